@@ -1,0 +1,61 @@
+"""Data: ground-truth generators, users' files, and signal representations.
+
+``load_signals(spec)`` is the one entry point the CLI and the API use: ``spec`` is a
+built-in source name (``syntone``), an ``.npz`` file, or a folder of audio files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import DataError
+from ..registry import Registry
+from .base import GroundTruthSource, SignalDataset, SignalSet
+from .files import load_audio_folder, load_npz, read_npz
+from .syntone import SynTone, SynToneConfig
+from .transforms import Frontend, FrontendConfig
+
+#: Built-in ground-truth generators: name → callable(options dict) → GroundTruthSource.
+SOURCES: Registry = Registry("data source")
+
+
+def _syntone(options: dict) -> GroundTruthSource:
+    from ..config import from_dict
+
+    return SynTone(from_dict(SynToneConfig, options, where="syntone"))
+
+
+SOURCES.register("syntone", _syntone, description="tones: waveform × frequency × amplitude (seed 001)")
+
+
+def make_source(name: str, options: dict | None = None) -> GroundTruthSource:
+    """Build the registered ground-truth source ``name`` with ``options``."""
+    return SOURCES.get(name).obj(dict(options or {}))
+
+
+def load_signals(spec: str, n: int = 2000, seed: int = 0, options: dict | None = None) -> tuple[SignalSet, GroundTruthSource | None]:
+    """Resolve a data spec to (signals, ground-truth source or None).
+
+    ``spec``: a built-in source name (``n`` examples drawn from ``seed``), a ``.npz``
+    file, or a folder of audio files (with an optional ``factors.csv``).
+    """
+    if spec in SOURCES:
+        source = make_source(spec, options)
+        return source.signal_set(n, seed), source
+    path = Path(spec)
+    if path.is_dir():
+        return load_audio_folder(path), None
+    if path.suffix.lower() == ".npz":
+        return load_npz(path), None
+    if not path.exists():
+        raise DataError(
+            f"data {spec!r} is neither a built-in source ({', '.join(SOURCES.names())}) nor an existing file or folder"
+        )
+    raise DataError(f"{spec}: unsupported data file; give an .npz or a folder of audio files")
+
+
+__all__ = [
+    "GroundTruthSource", "SignalSet", "SignalDataset", "SynTone", "SynToneConfig",
+    "Frontend", "FrontendConfig", "SOURCES", "make_source", "load_signals",
+    "load_npz", "load_audio_folder", "read_npz",
+]

@@ -1,0 +1,38 @@
+"""Exception types users can catch.
+
+Every error that describes bad input derives from :class:`SigvaeError`; the CLI turns
+these into one line on stderr and exit status 2. Anything else is a bug in sigvae.
+"""
+
+from __future__ import annotations
+
+
+class SigvaeError(Exception):
+    """Base class for every error caused by what the user gave sigvae."""
+
+
+class ConfigError(SigvaeError, ValueError):
+    """A configuration value or file is wrong: unknown key, wrong type, out of range."""
+
+
+class DataError(SigvaeError, ValueError):
+    """A data file or array is unusable: missing key, wrong shape or dtype, NaN, empty."""
+
+
+class ModelFileError(SigvaeError):
+    """A model folder is missing, incomplete, unsafe or was written by an unknown model."""
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """A name (model, method, data set, benchmark) is not in its registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class NotSupportedError(SigvaeError):
+    """The model cannot do what was asked (for example, decode with an encoder-only model)."""
+
+
+class TrainingDivergedError(SigvaeError):
+    """A loss became NaN or infinite during training."""

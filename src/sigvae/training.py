@@ -1,0 +1,378 @@
+"""One Lightning training path for every sigvae model.
+
+:func:`fit` trains any :class:`~sigvae.models.SigModel` on torch datasets of dict
+batches; :func:`train` adds data loading and model building for the CLI and the API.
+Differences between models live in the model (``step``, ``optimizer_specs``), never
+in a copied loop: every step back-propagates the sum of the model's losses once and
+steps each of its optimisers (FactorVAE's discriminator has its own).
+
+A run folder holds ``run.json`` (everything needed to resume), ``checkpoints/``
+(Lightning's ``last.ckpt`` and ``best.ckpt``, loaded with ``weights_only=True``),
+``logs/`` (CSV and TensorBoard) and, once training ends, the model files
+``config.json`` + ``model.safetensors`` + ``training.json`` with the best weights.
+
+Reproducibility: the shuffling order is a function of (seed, epoch) and the noise of
+each step a function of (seed, epoch, batch, rank), so a run resumed from its last
+checkpoint (after kill -9, say) continues exactly as an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .config import check, from_dict, replace, to_dict
+from .errors import ConfigError, TrainingDivergedError
+from .io import write_json
+from .models import SigModel, build_config, build_model
+
+RUN_FILE = "run.json"
+RUN_DIR_ENV = "SIGVAE_RUN_DIR"  # lets DDP worker processes find the folder rank 0 chose
+
+
+@dataclass
+class TrainConfig:
+    """How to train: optimisation, data loading, and the hardware handed to Lightning."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    optimizer: Literal["adam", "adamw"] = "adam"
+    scheduler: Literal["none", "cosine"] = "none"
+    gradient_clip: float = 0.0
+    val_fraction: float = 0.1
+    seed: int = 0
+    early_stopping_patience: int = 0
+    num_workers: int = 0
+    accelerator: str = "auto"
+    devices: str = "1"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "32-true"
+    progress: bool = True
+    log_every_n_steps: int = 10
+
+    def validate(self) -> None:
+        check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check(0.0 <= self.val_fraction < 1.0, f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        check(self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
+        check(self.num_workers >= 0, "num_workers must be >= 0")
+        check(self.num_nodes >= 1, "num_nodes must be >= 1")
+        check(self.gradient_clip >= 0, "gradient_clip must be >= 0")
+        check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+
+    @property
+    def distributed(self) -> bool:
+        d = str(self.devices)
+        several = (d.isdigit() and int(d) > 1) or d == "-1" or "," in d
+        return self.num_nodes > 1 or several or any(s in self.strategy for s in ("ddp", "fsdp", "deepspeed"))
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A random order that depends only on (seed, epoch), so resumed runs replay it exactly."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class SigLightningModule(L.LightningModule):
+    """Wraps any SigModel: manual optimisation over the model's optimiser specs."""
+
+    def __init__(self, model: SigModel, config: TrainConfig):
+        super().__init__()
+        self.model = model
+        self.train_config = config
+        self.automatic_optimization = False
+
+    def configure_optimizers(self):
+        c = self.train_config
+        opt_cls = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
+        optimizers = []
+        for spec in self.model.optimizer_specs():
+            optimizers.append(opt_cls(
+                spec.params, lr=spec.lr or c.lr, betas=spec.betas or c.betas,
+                weight_decay=c.weight_decay if spec.weight_decay is None else spec.weight_decay,
+            ))
+        if c.scheduler == "cosine":
+            scheds = [torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=c.epochs) for o in optimizers]
+            return optimizers, scheds
+        return optimizers
+
+    def _check_finite(self, out, where: str) -> None:
+        for name, value in out.losses.items():
+            if not torch.isfinite(value):
+                terms = ", ".join(f"{k}={float(v):.4g}" for k, v in out.logs.items())
+                raise TrainingDivergedError(
+                    f"training diverged: loss {name!r} is {float(value)} at {where} ({terms}); "
+                    "lower the learning rate or check the data for extreme values"
+                )
+
+    def training_step(self, batch: dict, batch_idx: int):
+        c = self.train_config
+        # Noise for this step depends only on (seed, epoch, batch, rank): exact resumes.
+        torch.manual_seed((c.seed * 1_000_003 + self.current_epoch * 100_003 + batch_idx) * 64 + self.global_rank)
+        out = self.model.step(batch, "train")
+        self._check_finite(out, f"epoch {self.current_epoch}, batch {batch_idx}")
+        opts = self.optimizers()
+        opts = opts if isinstance(opts, list) else [opts]
+        for opt in opts:
+            opt.zero_grad()
+        self.manual_backward(sum(out.losses.values()))
+        for opt in opts:
+            if c.gradient_clip > 0:
+                self.clip_gradients(opt, gradient_clip_val=c.gradient_clip, gradient_clip_algorithm="norm")
+            opt.step()
+        bs = _batch_size(batch)
+        self.log("train/loss", next(iter(out.losses.values())), prog_bar=True, on_step=True, on_epoch=True, batch_size=bs)
+        for k, v in out.logs.items():
+            if k != "loss":
+                self.log(f"train/{k}", v, on_step=False, on_epoch=True, batch_size=bs)
+
+    def on_train_epoch_end(self) -> None:
+        scheds = self.lr_schedulers()
+        for s in (scheds if isinstance(scheds, list) else [scheds] if scheds else []):
+            s.step()
+
+    def validation_step(self, batch: dict, batch_idx: int):
+        out = self.model.step(batch, "val")
+        bs = _batch_size(batch)
+        self.log("val/loss", next(iter(out.losses.values())), prog_bar=True, on_epoch=True, sync_dist=True, batch_size=bs)
+        for k, v in out.logs.items():
+            if k != "loss":
+                self.log(f"val/{k}", v, on_epoch=True, sync_dist=True, batch_size=bs)
+
+
+def _batch_size(batch: Any) -> int:
+    if isinstance(batch, dict):
+        for v in batch.values():
+            if torch.is_tensor(v) and v.ndim > 0:
+                return int(v.shape[0])
+    return 1
+
+
+class HistoryCallback(L.Callback):
+    """Keeps one row of epoch-level metrics per epoch (for training.json and loss curves)."""
+
+    def __init__(self, history: list[dict] | None = None):
+        self.history: list[dict] = list(history or [])
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        row: dict[str, Any] = {"epoch": trainer.current_epoch}
+        for k, v in trainer.callback_metrics.items():
+            if k.endswith("_step"):
+                continue
+            row[k.replace("_epoch", "")] = float(v)
+        self.history = [h for h in self.history if h["epoch"] != row["epoch"]] + [row]
+
+    def state_dict(self) -> dict:
+        return {"history": json.dumps(self.history)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.history = json.loads(state.get("history", "[]"))
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: the trained model (best weights), its folder and its history."""
+
+    run_dir: Path
+    model: SigModel
+    history: list[dict] = field(default_factory=list)
+    best_val_loss: float | None = None
+    seconds: float = 0.0
+    is_global_zero: bool = True
+
+
+def is_global_zero() -> bool:
+    """True in the process that should write files (rank 0 of node 0, or no DDP)."""
+    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+
+
+def _loader(ds: Dataset, cfg: TrainConfig, train: bool) -> DataLoader:
+    sampler = None
+    shuffle = False
+    if train:
+        if cfg.distributed:
+            shuffle = True  # Lightning swaps in a DistributedSampler seeded from the run's seed
+        else:
+            sampler = EpochShuffleSampler(len(ds), cfg.seed)
+    return DataLoader(
+        ds, batch_size=cfg.batch_size, sampler=sampler, shuffle=shuffle, num_workers=cfg.num_workers,
+        persistent_workers=cfg.num_workers > 0, drop_last=train and len(ds) > cfg.batch_size,
+    )
+
+
+def fit(
+    model: SigModel,
+    train_data: Dataset,
+    val_data: Dataset | None,
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    metadata: dict | None = None,
+    callbacks: list[L.Callback] | None = None,
+    loggers: bool = True,
+) -> FitResult:
+    """Train ``model`` with Lightning and write its folder under ``run_dir``.
+
+    Returns a :class:`FitResult` whose model holds the best weights on validation loss
+    (the last weights when there is no validation set). With ``resume``, training
+    continues from ``run_dir/checkpoints/last.ckpt``.
+    """
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from .modelfile import save_model
+
+    run_dir = Path(run_dir)
+    ckpt_dir = run_dir / "checkpoints"
+    last = ckpt_dir / "last.ckpt"
+    if resume and not last.is_file():
+        raise ConfigError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    model.configure_for_data(len(train_data))
+    module = SigLightningModule(model, config)
+    history = HistoryCallback()
+    has_val = val_data is not None and len(val_data) > 0
+    monitor = "val/loss" if has_val else "train/loss_epoch"
+    cbs: list[L.Callback] = [
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="min", save_top_k=1, save_last=True, enable_version_counter=False),
+        history,
+    ]
+    if config.early_stopping_patience > 0:
+        cbs.append(EarlyStopping(monitor=monitor, patience=config.early_stopping_patience, mode="min"))
+    cbs += list(callbacks or [])
+    logger_list: list | bool = False
+    if loggers:
+        from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+        logger_list = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="logs", version="", default_hp_metric=False)]
+    trainer = L.Trainer(
+        max_epochs=config.epochs, accelerator=config.accelerator,
+        devices=int(config.devices) if str(config.devices).isdigit() else config.devices,
+        strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
+        callbacks=cbs, logger=logger_list, enable_progress_bar=config.progress,
+        enable_model_summary=False, log_every_n_steps=config.log_every_n_steps,
+        num_sanity_val_steps=0, limit_val_batches=1.0 if has_val else 0, default_root_dir=run_dir,
+    )
+    start = time.time()
+    trainer.fit(
+        module, _loader(train_data, config, True), _loader(val_data, config, False) if has_val else None,
+        ckpt_path=str(last) if resume else None, weights_only=True,
+    )
+    seconds = time.time() - start
+    ckpt_cb = cbs[0]
+    best = getattr(ckpt_cb, "best_model_score", None)
+    best_path = getattr(ckpt_cb, "best_model_path", "")
+    if best_path and Path(best_path).is_file():
+        state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
+        model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
+    model.cpu().eval()
+    result = FitResult(run_dir, model, history.history, None if best is None else float(best), seconds, trainer.is_global_zero)
+    if trainer.is_global_zero:
+        save_model(model, run_dir, {
+            **(metadata or {}),
+            "train_config": to_dict(config),
+            "epochs_completed": trainer.current_epoch,
+            "best_val_loss": result.best_val_loss,
+            "monitor": monitor,
+            "train_seconds": round(seconds, 3),
+            "history": history.history,
+        })
+    return result
+
+
+# ------------------------------------------------------------------------------------
+# train(): data spec → model → fit, as the CLI does it.
+
+
+def train(
+    model: str,
+    data: str = "syntone",
+    *,
+    out: str | os.PathLike | None = None,
+    model_config: dict | None = None,
+    train_config: TrainConfig | dict | None = None,
+    num_examples: int = 2000,
+    data_options: dict | None = None,
+    resume: bool = False,
+    callbacks: list[L.Callback] | None = None,
+) -> FitResult:
+    """Train registered model ``model`` on ``data`` and return the :class:`FitResult`.
+
+    ``data``: a built-in source name (``num_examples`` clips drawn from the training
+    seed), an ``.npz`` or a folder of audio files. ``out``: the run folder (default
+    ``runs/<model>-seed<seed>``). With ``resume``, the settings saved in
+    ``out/run.json`` are used and only ``train_config['epochs']`` may change.
+    """
+    from .data import SignalDataset, load_signals
+
+    tcfg = train_config if isinstance(train_config, TrainConfig) else from_dict(TrainConfig, train_config or {}, where="training")
+    run_dir = Path(os.environ.get(RUN_DIR_ENV) or out or f"runs/{model}-seed{tcfg.seed}")
+    run_file = run_dir / RUN_FILE
+    if resume:
+        if not run_file.is_file():
+            raise ConfigError(f"{run_dir}: cannot resume, no {RUN_FILE} (was this folder made by 'sigvae train'?)")
+        saved = json.loads(run_file.read_text())
+        model, data, num_examples = saved["model"], saved["data"], saved["num_examples"]
+        data_options, model_config = saved.get("data_options"), saved["model_config"]
+        epochs = tcfg.epochs if isinstance(train_config, TrainConfig) or (train_config or {}).get("epochs") else None
+        tcfg = from_dict(TrainConfig, saved["train_config"], where="training")
+        if epochs:
+            tcfg = replace(tcfg, {"epochs": epochs})
+    elif is_global_zero() and (run_dir / "checkpoints" / "last.ckpt").exists():
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    signals, source = load_signals(data, n=num_examples, seed=tcfg.seed, options=data_options)
+    overrides = {**(model_config or {}), "in_channels": signals.channels, "length": signals.length, "sample_rate": signals.sample_rate}
+    mcfg = build_config(model, overrides)
+    net = build_model(model, mcfg)
+    if tcfg.val_fraction > 0 and len(signals) >= 2:
+        train_set, val_set = signals.split(tcfg.val_fraction, tcfg.seed)
+    else:
+        train_set, val_set = signals, None
+    if is_global_zero():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run_file, {
+            "model": net.registry_name, "data": str(data), "num_examples": num_examples,
+            "data_options": data_options, "model_config": to_dict(mcfg), "train_config": to_dict(tcfg),
+        })
+    os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
+    try:
+        return fit(
+            net, SignalDataset(train_set), SignalDataset(val_set) if val_set is not None else None, tcfg, run_dir,
+            resume=resume, callbacks=callbacks,
+            metadata={
+                "model": net.registry_name, "data": str(data), "num_examples": len(signals), "seed": tcfg.seed,
+                "sample_rate": signals.sample_rate, "length": signals.length, "channels": signals.channels,
+                "factor_names": signals.factor_names, "factor_sizes": signals.factor_sizes,
+                "source": None if source is None else source.name, "data_options": data_options,
+            },
+        )
+    finally:
+        if is_global_zero():
+            os.environ.pop(RUN_DIR_ENV, None)
+
+
+__all__ = ["TrainConfig", "fit", "train", "FitResult", "SigLightningModule", "EpochShuffleSampler", "is_global_zero"]
