@@ -19,6 +19,7 @@ checkpoint (after kill -9, say) continues exactly as an uninterrupted run would.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -246,6 +247,9 @@ def fit(
 
     from .modelfile import save_model
 
+    # Lightning sets its own loggers to INFO on import; keep only warnings and errors.
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / "last.ckpt"
@@ -274,8 +278,9 @@ def fit(
         devices=int(config.devices) if str(config.devices).isdigit() else config.devices,
         strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
         callbacks=cbs, logger=logger_list, enable_progress_bar=config.progress,
-        enable_model_summary=False, log_every_n_steps=config.log_every_n_steps,
-        num_sanity_val_steps=0, limit_val_batches=1.0 if has_val else 0, default_root_dir=run_dir,
+        enable_model_summary=False, log_every_n_steps=max(1, min(config.log_every_n_steps, len(train_data) // config.batch_size)),
+        num_sanity_val_steps=0, default_root_dir=run_dir,
+        **({} if has_val else {"limit_val_batches": 0}),
     )
     start = time.time()
     trainer.fit(

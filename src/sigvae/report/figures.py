@@ -1,0 +1,93 @@
+"""Figures as matplotlib ``Figure`` objects (Agg backend; nothing is shown on screen)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _show(ax, feat: np.ndarray, title: str | None = None) -> None:
+    f = np.asarray(feat)
+    f = f[0] if f.ndim == 3 else f  # first channel
+    if f.ndim == 2:
+        ax.imshow(f, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=max(1e-6, float(np.max(f))))
+    else:
+        ax.plot(np.asarray(f).ravel(), lw=0.6)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def feature_grid(rows: list[np.ndarray], row_labels: list[str], col_labels: list[str] | None = None, title: str = ""):
+    """A grid of spectrograms or waveforms: ``rows[i]`` is [N, ...] features for row i."""
+    n_rows, n_cols = len(rows), len(rows[0])
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols + 0.6, 1.4 * n_rows + 0.4), squeeze=False)
+    for i, feats in enumerate(rows):
+        for j in range(n_cols):
+            _show(axes[i, j], feats[j], col_labels[j] if (col_labels and i == 0) else None)
+        axes[i, 0].set_ylabel(row_labels[i], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def traversal_grid(values: np.ndarray, feats: np.ndarray, title: str = ""):
+    """Latent traversal: ``feats`` [D, steps, ...]; row d varies latent d over ``values``."""
+    d, steps = feats.shape[:2]
+    return feature_grid([feats[i] for i in range(d)], [f"z{i}" for i in range(d)], [f"{v:+.1f}" for v in values], title)
+
+
+def loss_curves(histories: dict[str, list[dict]], keys: tuple[str, ...] = ("train/loss", "val/loss"), title: str = "Loss"):
+    """One line per (run, key) over epochs; ``histories`` maps a label to a training history."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for label, hist in histories.items():
+        for k in keys:
+            ep = [h["epoch"] for h in hist if k in h]
+            if ep:
+                ax.plot(ep, [h[k] for h in hist if k in h], marker=".", label=f"{label} {k.split('/')[0]}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def metric_bars(summary: list[dict], metrics: list[str], models: list[str], title: str = ""):
+    """Grouped bars: mean ± std per model for each metric (``summary`` from report.summarise)."""
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(metrics) * len(models) / 3), 3.6))
+    width = 0.8 / max(1, len(models))
+    look = {(s["model"], s["metric"]): s for s in summary}
+    for i, m in enumerate(models):
+        means = [look.get((m, k), {}).get("mean", np.nan) for k in metrics]
+        stds = [look.get((m, k), {}).get("std", 0.0) for k in metrics]
+        ax.bar(np.arange(len(metrics)) + i * width, means, width, yerr=stds, label=m, capsize=2)
+    ax.set_xticks(np.arange(len(metrics)) + width * (len(models) - 1) / 2)
+    ax.set_xticklabels(metrics, rotation=20, fontsize=8)
+    ax.legend(fontsize=7, ncol=3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(matrix: np.ndarray, row_labels: list[str], col_labels: list[str], title: str = "", cmap: str = "viridis"):
+    """An annotated heat map, e.g. mutual information latent × factor."""
+    m = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * m.shape[1], 0.8 + 0.35 * m.shape[0]))
+    im = ax.imshow(m, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(m.shape[1]))
+    ax.set_xticklabels(col_labels, fontsize=8)
+    ax.set_yticks(range(m.shape[0]))
+    ax.set_yticklabels(row_labels, fontsize=8)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7, color="w" if m[i, j] < m.max() / 2 else "k")
+    fig.colorbar(im, ax=ax)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
