@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "sigvae.commands.train",
     "sigvae.commands.generate",
     "sigvae.commands.data",
+    "sigvae.commands.benchmark",
 ]
 
 
@@ -48,8 +49,12 @@ def _quiet() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 success, 2 bad input, 1 other failure)."""
+    from .commands.benchmark import default_task_argv
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(default_task_argv(list(sys.argv[1:] if argv is None else argv)))
+    if getattr(args, "func", None) is None:
+        parser.parse_args([args.command, "--help"])
     if not args.verbose:
         _quiet()
     from .errors import SigvaeError
