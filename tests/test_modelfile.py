@@ -3,8 +3,8 @@ import pickle
 
 import pytest
 import torch
-from conftest import TINY_MODEL
 
+from conftest import TINY_MODEL
 from sigvae.errors import ModelFileError
 from sigvae.modelfile import load, save_model
 from sigvae.models import build_model

@@ -1,7 +1,7 @@
 import pytest
 import torch
-from conftest import TINY_MODEL
 
+from conftest import TINY_MODEL
 from sigvae.errors import ConfigError, NotSupportedError, UnknownNameError
 from sigvae.models import MODELS, build_config, build_model
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
-from conftest import TINY_MODEL, TINY_SYNTONE
 
+from conftest import TINY_MODEL, TINY_SYNTONE
 from sigvae.errors import ConfigError, TrainingDivergedError
 from sigvae.modelfile import load
 from sigvae.models.base import ModelConfig, SigModel, StepOutput

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,11 @@ from .config import check, from_dict, replace, to_dict
 from .errors import ConfigError, TrainingDivergedError
 from .io import write_json
 from .models import SigModel, build_config, build_model
+
+# Known-noise warnings from Lightning that say nothing about the user's run.
+warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
+warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 RUN_FILE = "run.json"
 RUN_DIR_ENV = "SIGVAE_RUN_DIR"  # lets DDP worker processes find the folder rank 0 chose
