@@ -312,7 +312,9 @@ def infomec(
       if discrete) latents, and H_null = log(number of values) is the log loss of the
       same model without inputs, which balanced weights make uniform.
 
-    Invariant to permuting latents and to affine rescaling of a latent.
+    Invariant to permuting latents and to shifting latents or scaling them all by one
+    factor. Rescaling one latent leaves its NMI and InfoE unchanged but can move it
+    across the activity threshold, which changes InfoM and InfoC.
 
     Returns:
         {"infom", "infoc", "infoe"}: floats, each at most 1.
