@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import entropy
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -24,6 +26,7 @@ from sigvae.metrics import (
     mig,
     sap,
 )
+from sigvae.metrics._linear_svm import fit_one_latent_svm, predict_one_latent_svm
 
 # ---------------------------------------------------------------- literal references
 
@@ -120,12 +123,44 @@ def gbt_scores(small_sets, entangled_sets):
 # ---------------------------------------------------------------- fast == literal
 
 
-def test_sap_equals_literal():
+@pytest.mark.parametrize("solver", ["exact", "liblinear"])
+def test_sap_equals_literal(solver):
     codes, factors = make_code(300, 2, kind="entangled")
     test_codes, test_factors = make_code(150, 3, kind="entangled")
     np.testing.assert_allclose(
-        sap(codes, factors, test_codes, test_factors), literal_sap(codes, factors, test_codes, test_factors)
+        sap(codes, factors, test_codes, test_factors, solver=solver),
+        literal_sap(codes, factors, test_codes, test_factors),
     )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(8, 200),
+    num_classes=st.integers(2, 7),
+    slope=st.floats(-3, 3),
+    spread=st.floats(0.05, 4),
+    shift=st.floats(-5, 5),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_exact_svm_solver_finds_liblinears_optimum(n, num_classes, slope, spread, shift, ties, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, num_classes, n)
+    labels[:num_classes] = np.arange(num_classes)
+    x = slope * labels + rng.normal(0, spread, n) + shift
+    if ties:
+        x = np.round(x)
+    # liblinear run to a far tighter tolerance than SAP's default, so both are optimal.
+    svm = LinearSVC(C=0.01, class_weight="balanced", tol=1e-12, max_iter=1_000_000).fit(x[:, None], labels)
+    want = np.stack([svm.coef_.ravel(), svm.intercept_], axis=1)
+    got = fit_one_latent_svm(x, labels, num_classes)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    grid = np.linspace(x.min() - 3, x.max() + 3, 301)
+    # Predictions must agree wherever the decision is not a near-tie.
+    scores = np.sort(grid[:, None] * want[None, :, 0] + want[None, :, 1], axis=1)
+    gap = np.abs(scores[:, 0]) if num_classes == 2 else scores[:, -1] - scores[:, -2]
+    clear = gap > 1e-5
+    np.testing.assert_array_equal(predict_one_latent_svm(got, grid)[clear], svm.predict(grid[:, None])[clear])
 
 
 def test_sap_continuous_equals_literal():
