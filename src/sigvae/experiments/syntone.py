@@ -282,6 +282,8 @@ def _data_fingerprint(cfg: SynToneBenchmarkConfig, data: BenchData) -> dict:
 def train_neural(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchData, folder: Path,
                  progress: BenchmarkProgress, fresh: bool):
     """Train (or reuse) one neural model; returns (model, history, train seconds, reused?)."""
+    import torch
+
     from ..data import SignalDataset
     from ..modelfile import load
     from ..models import build_config, build_model
@@ -315,6 +317,7 @@ def train_neural(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchD
 
         write_json(run_file, {"benchmark_key": key})
     train_set, val_set = data.train.split(cfg.val_fraction, cfg.data_seed)
+    torch.manual_seed(seed)  # initial weights come from the seed too
     net = build_model(name, mcfg)
     if resume:  # count the epochs already done so the bar's estimate stays right
         progress.advance(_epochs_done(folder))
