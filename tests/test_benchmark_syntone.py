@@ -78,6 +78,8 @@ def test_rerun_reuses_finished_models(tiny_run, tmp_path):
     assert (out / "models" / "vae-seed0" / "model.safetensors").stat().st_mtime_ns == stamp
     after = {r["model"] + str(r["seed"]) + r["metric"]: r["value"] for r in json.loads((out / "results.json").read_text())}
     assert after["vae0mig"] == pytest.approx(before["vae0mig"])
+    assert not (out / "figures" / "mi_pca.png").exists()  # stale figures of the earlier report are gone
+    assert (out / "figures" / "mi_vae.png").is_file()
 
 
 def test_settings_resolution(tmp_path):

@@ -539,6 +539,13 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
         write_report(stage, cfg, data, rows, summary, keep, histories, frontend, eval_feats, timings, t0)
         write_results(rows, stage)
         write_json(stage / "settings.json", settings)
+        fresh_files = {p.relative_to(stage) for p in stage.rglob("*") if p.is_file()}
+    # Figures and clips of an earlier report in this folder that this one did not write would
+    # sit beside the new report as if they belonged to it.
+    for sub in ("figures", "audio"):
+        for p in (out / sub).glob("*") if (out / sub).is_dir() else []:
+            if p.is_file() and p.relative_to(out) not in fresh_files:
+                p.unlink()
     bar.advance()
     seconds = time.time() - t0
     bar.close()
