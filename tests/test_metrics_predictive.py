@@ -20,6 +20,7 @@ from sigvae.metrics import (
     DCI_ESTIMATORS,
     beta_vae_score,
     dci,
+    discretize,
     evaluate_representation,
     explicitness,
     factor_vae_score,
@@ -250,6 +251,19 @@ def test_dci_invariant_to_monotonic_rescaling(small_sets, gbt_scores):
     moved = dci(warp(codes), factors, warp(test_codes), test_factors)
     for key in ("disentanglement", "completeness", "informativeness_train"):
         np.testing.assert_allclose(moved[key], base[key], atol=0.02, err_msg=key)
+
+
+def test_continuous_factors_have_regression_variants():
+    rng = np.random.default_rng(14)
+    targets = rng.uniform(size=(300, 2))
+    codes = np.concatenate([targets + rng.normal(0, 0.02, targets.shape), rng.normal(size=(300, 2))], axis=1)
+    with pytest.raises(DataError, match="integers"):
+        dci(codes, targets, codes, targets)
+    scores = dci(codes[:200], targets[:200], codes[200:], targets[200:], estimator="lasso")
+    assert scores["disentanglement"] > 0.9 and scores["informativeness_test"] > 0.9  # R^2
+    assert sap(codes, targets, codes, targets, continuous_factors=True) > 0.9
+    binned = discretize(targets, 10)
+    assert mig(codes, binned) > 0.6
 
 
 # ---------------------------------------------------------------- input checks

@@ -10,7 +10,7 @@ google-research/disentanglement_lib where it has them; each docstring names its 
 - interventional (a ground-truth source and an encoder): :func:`beta_vae_score`,
   :func:`factor_vae_score`;
 - the suite with bootstrap intervals: :func:`evaluate_representation`;
-- source separation: :func:`mcc`, :func:`amari_index`, :func:`si_sdr`, :func:`bss_eval`, ...
+- source separation (``separation``): :func:`si_sdr`, :func:`bss_eval`, :func:`mcc`, ...
 """
 
 from __future__ import annotations

@@ -104,8 +104,8 @@ def sap(
     (:mod:`sigvae.metrics._linear_svm`); ``solver="liblinear"`` calls ``LinearSVC`` per
     pair, as the reference does. liblinear stops at tolerance 1e-4, so the two can
     disagree on test points lying almost exactly on a decision boundary; with few
-    classes the scores are normally identical, with hundreds of classes they differ by
-    about 1e-3.
+    classes the scores are normally identical, with 400 classes they differed by 1.3e-4 in
+    BENCHMARKS.md.
 
     With ``continuous_factors=True`` the score of (d, k) is instead
     the squared correlation of z_d and v_k on the training set (0 for a latent with

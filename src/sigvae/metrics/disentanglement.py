@@ -13,9 +13,13 @@ Conventions (after google-research/disentanglement_lib, Locatello et al., ICML 2
   the number ``sklearn.metrics.mutual_info_score`` returns. Entropy H(factor) is the
   plug-in entropy of the factor's empirical distribution.
 
-Factors with many values (SynTone's 400 frequencies) are used as given; the plug-in MI
-is then biased upwards for every latent alike, which MIG's top-two gap cancels to first
-order. For continuous factors, discretise them first with :func:`discretize`.
+Factors with many values (SynTone's 400 frequencies) are used as given, one symbol per
+value. The plug-in MI is then biased upwards by roughly (bins - 1)(values - 1) / (2N)
+nats for every latent, which MIG's top-two gap largely cancels but modularity and InfoM
+do not; use N well above bins x values (10,000 rows for 20 x 400 is marginal). For
+continuous factors, discretise them first with :func:`discretize`; SAP
+(``continuous_factors=True``) and DCI (``estimator="lasso"``) also have the regression
+variants the literature defines.
 
 The classifier-based metrics (SAP, DCI, explicitness) live in
 :mod:`sigvae.metrics.classifier` and are re-exported here.
@@ -26,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from ._checks import check_codes, check_pair, encode_labels
+from ._checks import check_codes, check_factors, check_pair, encode_labels
 from .classifier import _infoe, dci, explicitness, sap
 
 __all__ = [
@@ -138,8 +142,6 @@ def mutual_info_matrix(codes: np.ndarray, factors: np.ndarray, num_bins: int = 2
 
 def factor_entropies(factors: np.ndarray) -> np.ndarray:
     """Plug-in entropy (nats) of each factor's empirical distribution: float64 [K]."""
-    from ._checks import check_factors
-
     labels, sizes = encode_labels(check_factors(factors))
     return np.array([_entropy(labels[:, k], sizes[k]) for k in range(labels.shape[1])])
 
