@@ -1,0 +1,159 @@
+"""End-to-end test of ``sigvae benchmark`` (task syntone) on the tiny profile, plus its pieces."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sigvae.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "run"
+    status = main(["benchmark", "--profile", "tiny", "--out", str(out), "--no-progress"])
+    return status, out
+
+
+@pytest.mark.slow
+def test_tiny_benchmark_writes_every_file_and_row(tiny_run):
+    from sigvae.experiments.syntone import NEURAL, PROFILES
+
+    status, out = tiny_run
+    assert status == 0
+    for name in ("report.html", "results.json", "results.csv", "settings.json"):
+        assert (out / name).is_file(), name
+    rows = json.loads((out / "results.json").read_text())
+    assert rows and set(rows[0]) >= {"dataset", "model", "seed", "metric", "value"}
+    models = list(NEURAL) + ["pca", "fastica"]
+    seeds = PROFILES["tiny"]["seeds"]
+    metrics = {r["metric"] for r in rows}
+    # The suite of sigvae.metrics, the interventional scores and the run's own measurements.
+    expected = {"mig", "sap", "modularity", "explicitness", "dci_disentanglement", "dci_completeness",
+                "dci_informativeness_test", "irs", "infomec_infom", "infomec_infoc", "infomec_infoe",
+                "gaussian_total_correlation", "beta_vae_score", "factor_vae_score", "recon_error", "train_seconds"}
+    assert metrics == expected
+    table = {(r["model"], r["seed"], r["metric"]): r["value"] for r in rows}
+    assert len(table) == len(rows) == len(models) * len(seeds) * len(expected)
+    for m in models:
+        for s in seeds:
+            for k in expected:
+                v = table[(m, s, k)]
+                assert v is not None and math.isfinite(v), (m, s, k, v)
+    assert all(r["dataset"] == "syntone" for r in rows)
+    csv_lines = (out / "results.csv").read_text().strip().splitlines()
+    assert csv_lines[0].startswith("dataset,model,seed,metric,value") and len(csv_lines) == len(rows) + 1
+    # Trained model folders load; baselines are saved as arrays.
+    import sigvae
+
+    for m in NEURAL:
+        for s in seeds:
+            folder = out / "models" / f"{m}-seed{s}"
+            assert (folder / "model.safetensors").is_file() and not (folder / "checkpoints").exists()
+        assert sigvae.load(out / "models" / f"{m}-seed{seeds[0]}").latent_dim == PROFILES["tiny"]["latent_dim"]
+    assert (out / "models" / "pca-seed0" / "baseline.npz").is_file()
+    figs = {p.stem for p in (out / "figures").glob("*.png")}
+    for m in NEURAL:
+        assert {f"mi_{m}", f"loss_{m}", f"samples_{m}", f"traversal_{m}"} <= figs
+    assert {"reconstructions", "metrics_disentanglement", "mi_pca", "mi_fastica"} <= figs
+    assert any((out / "audio").glob("*.wav"))
+    html = (out / "report.html").read_text()
+    # Self-contained: figures and audio embedded, no links to files beside it.
+    assert html.count("data:image/png;base64,") >= len(figs)
+    assert "data:audio/wav;base64," in html and 'src="figures/' not in html
+    for text in ("Settings", "Time taken", "mean ± std", "Comparison with the original SynTone paper", ".280", "Ranking"):
+        assert text in html, text
+
+
+@pytest.mark.slow
+def test_rerun_reuses_finished_models(tiny_run, tmp_path):
+    """A second run into the same folder reuses the trained models and gives the same codes."""
+    status, out = tiny_run
+    before = {r["model"] + str(r["seed"]) + r["metric"]: r["value"] for r in json.loads((out / "results.json").read_text())}
+    stamp = (out / "models" / "vae-seed0" / "model.safetensors").stat().st_mtime_ns
+    assert main(["benchmark", "--profile", "tiny", "--out", str(out), "--no-progress", "--models", "vae", "--seeds", "0,"]) == 0
+    assert (out / "models" / "vae-seed0" / "model.safetensors").stat().st_mtime_ns == stamp
+    after = {r["model"] + str(r["seed"]) + r["metric"]: r["value"] for r in json.loads((out / "results.json").read_text())}
+    assert after["vae0mig"] == pytest.approx(before["vae0mig"])
+    assert not (out / "figures" / "mi_pca.png").exists()  # stale figures of the earlier report are gone
+    assert (out / "figures" / "mi_vae.png").is_file()
+
+
+def test_settings_resolution(tmp_path):
+    import argparse
+
+    from sigvae.experiments.syntone import add_arguments, resolve_settings
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    cfg = resolve_settings(p.parse_args([]))
+    assert cfg.profile == "default" and cfg.latent_dim == 8 and len(cfg.seeds) == 3
+    full = resolve_settings(p.parse_args(["--full"]))
+    assert (full.num_train, full.latent_dim, len(full.seeds), full.grid, full.duration) == (32000, 8, 5, True, 1.0)
+    conf = tmp_path / "b.yaml"
+    conf.write_text("profile: tiny\nepochs: 3\nmodel_configs: {beta_vae: {beta: 8}}\n")
+    cfg = resolve_settings(p.parse_args(["--config", str(conf), "--epochs", "2", "--models", "vae,beta_vae,pca",
+                                         "--seeds", "0,5", "--latent-dim", "3"]))
+    assert (cfg.profile, cfg.epochs, cfg.models, cfg.seeds, cfg.latent_dim) == ("tiny", 2, ["vae", "beta_vae", "pca"], [0, 5], 3)
+    assert cfg.model_configs == {"beta_vae": {"beta": 8}}
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochz: 3\n")
+    assert main(["benchmark", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "epochz" in capsys.readouterr().err
+    assert main(["benchmark", "--models", "vae,nope", "--out", str(tmp_path / "o")]) == 2
+    assert "nope" in capsys.readouterr().err
+    nofac = tmp_path / "nofactors.npz"
+    np.savez(nofac, signals=np.zeros((20, 4000), np.float32), sample_rate=16000)
+    assert main(["benchmark", "--data", str(nofac), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "factors" in err and "nofactors.npz" in err and err.count("\n") == 1
+    assert not (tmp_path / "o" / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_user_npz_with_factors(tmp_path):
+    """--data FILE.npz: the same benchmark on a user's signals (here: two models, one seed)."""
+    from sigvae.data import SynTone, SynToneConfig
+
+    src = SynTone(SynToneConfig(duration=0.25, num_freqs=6, num_amps=3))
+    f, x = src.sample(80, np.random.default_rng(0))
+    path = tmp_path / "mine.npz"
+    np.savez(path, signals=x, sample_rate=16000, factors=f, factor_names=np.array(["shape", "pitch", "level"]))
+    out = tmp_path / "run"
+    assert main(["benchmark", "--profile", "tiny", "--data", str(path), "--models", "vae,pca", "--seeds", "1",
+                 "--out", str(out), "--no-progress"]) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert {r["dataset"] for r in rows} == {"mine.npz"} and {r["model"] for r in rows} == {"vae", "pca"}
+    assert "beta_vae_score" not in {r["metric"] for r in rows}  # no generator to intervene on
+    assert all(math.isfinite(r["value"]) for r in rows)
+    html = (out / "report.html").read_text()
+    assert "pitch" in html and "Comparison with the original" not in html
+
+
+def test_baselines_interface():
+    from sigvae.baselines import BASELINES, make_baseline
+    from sigvae.errors import DataError
+
+    rng = np.random.default_rng(0)
+    s = rng.laplace(size=(500, 3))
+    x = s @ rng.normal(size=(3, 12))
+    for name in BASELINES.names():
+        b = make_baseline(name, 3, seed=0).fit(x)
+        z = b.embed(x)
+        assert z.shape == (500, 3) and np.isfinite(z).all()
+        assert np.allclose(b.inverse(z), x, atol=1e-3)  # rank-3 data: exact linear reconstruction
+        assert b.state()
+    # FastICA recovers independent Laplace sources up to order and sign.
+    z = make_baseline("fastica", 3, seed=0).fit(x).embed(x)
+    corr = np.abs(np.corrcoef(z.T, s.T)[:3, 3:])
+    assert corr.max(axis=1).min() > 0.95
+    with pytest.raises(DataError):
+        make_baseline("pca", 2).embed(x)
+    with pytest.raises(DataError):
+        make_baseline("pca", 2).fit(x).embed(x[:, :5])
