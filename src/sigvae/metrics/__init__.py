@@ -27,7 +27,16 @@ from .disentanglement import (
     mutual_info_matrix,
 )
 from .interventional import beta_vae_score, factor_vae_score
-from .separation import amari_index, bss_eval, correlation_matrix, match_sources, mcc, si_sdr, si_sdr_improvement, si_sdr_matched
+from .separation import (
+    amari_index,
+    bss_eval,
+    correlation_matrix,
+    match_sources,
+    mcc,
+    si_sdr,
+    si_sdr_improvement,
+    si_sdr_matched,
+)
 from .suite import SUITE_METRICS, evaluate_representation
 
 __all__ = [
