@@ -7,7 +7,7 @@ is the original frame X, subspaces 1…C its components. With S = C + 1 subspace
     e_s   = Enc(frame_s)              one encoder shared by X and every component
     h_s   = H(e_s)                    a shared projection
     q(z_s | ·) = N(μ_s(h_s), σ²_s(h_s))   a Gaussian head per subspace (frame-level Z)
-    p_s   = softmax(G(z_s))           a distribution per subspace (G shared)
+    p_s   = softmax(G(μ_s))           a distribution per subspace (G shared), from the mean
 
     L_dec = w_x · mean_j BCE(JSD(p_0, p_j), 0) + w_c · mean_{i<j} BCE(JSD(p_i, p_j), 1)
     loss  = L_dec(frames) + L_dec(utterance) + β · (Σ_s KL(q(z_s) ‖ N(0, I)) + Σ_s KL(q(u_s) ‖ N(0, I)))
@@ -20,8 +20,8 @@ and attention-pooled with a learned query, then its own Gaussian heads give u_s.
 Presets: DecAE (β = 0), β-DecVAE (β = 0.1), DecVAE (β = 1). The representation used in
 evaluation is the posterior means (``latents`` gives every subspace, frame and utterance).
 Departures from the original (all documented in docs/decvae.md): the loss acts on the
-sampled latents through G, so every head — X's included — is trained (the original trains
-no X head and applies the loss to H); zero (missing) components are left out of the loss.
+posterior means through G, so every head — X's included — is trained by it (the original
+applies it to H and trains no X head); zero (missing) components are left out of the loss.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class DecVAEConfig(ModelConfig):
     input: Literal["logmel", "waveform"] = "logmel"
     n_mels: int = 64
     n_fft: int = 512
-    hidden: tuple[int, ...] = (256, 256)
+    hidden: tuple[int, ...] = (128, 128)
     conv_channels: tuple[int, ...] = (512, 512, 512, 512, 512, 512, 512)
     conv_kernels: tuple[int, ...] = (10, 3, 3, 3, 3, 2, 2)
     conv_strides: tuple[int, ...] = (5, 2, 2, 2, 2, 2, 2)
@@ -290,23 +290,31 @@ class DecVAE(SigModel):
     def step(self, batch: dict, stage: str) -> StepOutput:
         c = self.config
         lat = self.forward_latents(batch["x"])
-        sample = self.training and c.beta > 0
         zm, zl = lat["z_mean"], lat["z_logvar"]
-        z = reparameterize(zm, zl) if sample else zm
-        p = torch.softmax(self.z_dist(z), dim=-1).flatten(0, 1)  # [B·F, S, D]
+        # The decomposition loss acts on the posterior means, not on samples: with samples,
+        # independent noise per subspace makes components look different for free and the
+        # means collapse onto the prior (observed: validation JSD → 0, KL → 0).
+        p = torch.softmax(self.z_dist(zm), dim=-1).flatten(0, 1)  # [B·F, S, D]
         dec_z, parts = decomposition_loss(p, lat["valid"].flatten(0, 1), c.weight_x, c.weight_comp)
         kl_z = gaussian_kl(zm, zl).sum(-1).sum(-1).mean()
         loss = dec_z + c.beta * kl_z
         logs = {"dec_z": dec_z, "kl_z": kl_z, "jsd_x": parts["jsd_x"], "jsd_comp": parts.get("jsd_comp", dec_z * 0)}
         if c.sequence:
             um, ul = lat["u_mean"], lat["u_logvar"]
-            u = reparameterize(um, ul) if sample else um
-            pu = torch.softmax(self.s_dist(u), dim=-1)
+            pu = torch.softmax(self.s_dist(um), dim=-1)
             dec_s, _ = decomposition_loss(pu, lat["u_valid"], c.weight_x, c.weight_comp)
             kl_s = gaussian_kl(um, ul).sum(-1).sum(-1).mean()
             loss = loss + dec_s + c.beta * kl_s
             logs.update(dec_s=dec_s, kl_s=kl_s)
         return StepOutput({"model": loss}, {"loss": loss, **logs})
+
+    def sample_latents(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Draws z ~ q(z | x) for every subspace: ``z`` [B, F, S, z_dim] and ``u`` [B, S, s_dim]."""
+        lat = self.forward_latents(x)
+        out = {"z": reparameterize(lat["z_mean"], lat["z_logvar"])}
+        if "u_mean" in lat:
+            out["u"] = reparameterize(lat["u_mean"], lat["u_logvar"])
+        return out
 
     # --- evaluation ---------------------------------------------------------------------
     @torch.no_grad()
