@@ -77,12 +77,12 @@ class DecVAEBenchmarkConfig:
     n_components: int = 3
     z_dim: int = 8
     s_dim: int = 8
-    epochs: int = 6
+    epochs: int = 15
     batch_size: int = 16
-    lr: float = 1e-3
+    lr: float = 2e-3
     vae_epochs: int = 5
     vae_frames: int = 4000
-    max_metric_frames: int = 800
+    max_metric_frames: int = 600
     dci_estimator: str = "gbt"
     torch_threads: int = 1
     finetune_epochs: int = 2
