@@ -468,7 +468,7 @@ def write_report(out: Path, cfg: DecVAEBenchmarkConfig, data: BenchData, rows, s
                    f"subspaces_{name}", "Which subspace carries which factor: a probe on each subspace alone (chance: vowel 0.2, "
                    f"speaker {1 / cfg.test_speakers:.2f}).")
     if extras.get("response"):
-        rep.figure(response_figure(extras["response"], extras["subspace_names"], "DecVAE (FD), first seed: encoder response"),
+        rep.figure(response_figure(extras["response"], extras["subspace_names"], "DecVAE (FD), first seed — encoder response"),
                    "encoder_response", "Vary one factor, others fixed; each subspace's frame-level mean projected on its first "
                    "principal direction (fitted on the evaluation set); bars: std over frames.")
     if extras["histories"]:
