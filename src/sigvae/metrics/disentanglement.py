@@ -13,9 +13,13 @@ Conventions (after google-research/disentanglement_lib, Locatello et al., ICML 2
   the number ``sklearn.metrics.mutual_info_score`` returns. Entropy H(factor) is the
   plug-in entropy of the factor's empirical distribution.
 
-Factors with many values (SynTone's 400 frequencies) are used as given; the plug-in MI
-is then biased upwards for every latent alike, which MIG's top-two gap cancels to first
-order. For continuous factors, discretise them first with :func:`discretize`.
+Factors with many values (SynTone's 400 frequencies) are used as given, one symbol per
+value. The plug-in MI is then biased upwards by roughly (bins - 1)(values - 1) / (2N)
+nats for every latent, which MIG's top-two gap largely cancels but modularity and InfoM
+do not; use N well above bins x values (10,000 rows for 20 x 400 is marginal). For
+continuous factors, discretise them first with :func:`discretize`; SAP
+(``continuous_factors=True``) and DCI (``estimator="lasso"``) also have the regression
+variants the literature defines.
 
 The classifier-based metrics (SAP, DCI, explicitness) live in
 :mod:`sigvae.metrics.classifier` and are re-exported here.
@@ -26,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from ._checks import check_codes, check_pair, encode_labels
+from ._checks import check_codes, check_factors, check_pair, encode_labels
 from .classifier import _infoe, dci, explicitness, sap
 
 __all__ = [
@@ -138,8 +142,6 @@ def mutual_info_matrix(codes: np.ndarray, factors: np.ndarray, num_bins: int = 2
 
 def factor_entropies(factors: np.ndarray) -> np.ndarray:
     """Plug-in entropy (nats) of each factor's empirical distribution: float64 [K]."""
-    from ._checks import check_factors
-
     labels, sizes = encode_labels(check_factors(factors))
     return np.array([_entropy(labels[:, k], sizes[k]) for k in range(labels.shape[1])])
 
@@ -206,30 +208,6 @@ def modularity(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -> fl
     return _modularity_from_mi(_mi_from_labels(_histogram_bins(codes, num_bins), num_bins, labels, sizes))
 
 
-def _grouped_quantile(values: np.ndarray, groups: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
-    """np.quantile(values[groups == g], q, axis=0) ('linear' method) for every group g at once.
-
-    values [N, D], groups [N] in 0..G-1 (each group non-empty), counts [G]; returns [G, D].
-    """
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    # numpy's virtual index for the linear method: n*q + (1 - q) - 1, counted from 0.
-    virtual = counts * q + (1.0 + q * -1.0) - 1.0
-    below = np.floor(virtual)
-    gamma = virtual - below
-    lo = starts + below.astype(np.int64)
-    hi = starts + np.minimum(below.astype(np.int64) + 1, counts - 1)
-    out = np.empty((counts.shape[0], values.shape[1]))
-    for d in range(values.shape[1]):
-        order = np.lexsort((values[:, d], groups))
-        ranked = values[order, d]
-        a, b = ranked[lo], ranked[hi]
-        g = gamma
-        diff = b - a
-        # numpy interpolates from the nearer end, so the result never overshoots b.
-        out[:, d] = np.where(g >= 0.5, b - diff * (1.0 - g), a + diff * g)
-    return out
-
-
 def irs(codes: np.ndarray, factors: np.ndarray, diff_quantile: float = 0.99, num_bins: int = 20) -> float:
     """Interventional Robustness Score (Suter et al., "Robustly Disentangled Causal Mechanisms", ICML 2019).
 
@@ -245,7 +223,8 @@ def irs(codes: np.ndarray, factors: np.ndarray, diff_quantile: float = 0.99, num
     4. each latent scores max_k IRS(d, k); the result is their average weighted by
        max_n |z_d - mean(z_d)|.
 
-    The quantiles of all groups are computed at once from one sort per latent.
+    Factors are binned, so there are at most ``num_bins`` groups per factor; each group's
+    quantiles are taken for all latents in one call.
     Invariant to permuting latents, to shifting a latent and to scaling all latents by
     one factor; scaling one latent changes its weight, so not to that.
 
@@ -263,12 +242,11 @@ def irs(codes: np.ndarray, factors: np.ndarray, diff_quantile: float = 0.99, num
     max_dev = np.max(np.abs(active - active.mean(axis=0)), axis=0)
     cum = np.zeros((active.shape[1], factors.shape[1]))
     for k in range(factors.shape[1]):
-        g = binned[:, k]
-        counts = np.bincount(g, minlength=sizes[k])
-        means = np.stack([np.bincount(g, weights=active[:, d], minlength=sizes[k]) for d in range(active.shape[1])], axis=1)
-        means /= counts[:, None]
-        diffs = np.abs(active - means[g])
-        cum[:, k] = _grouped_quantile(diffs, g, counts, diff_quantile).mean(axis=0)
+        order = np.argsort(binned[:, k], kind="stable")
+        bounds = np.cumsum(np.bincount(binned[:, k], minlength=sizes[k]))[:-1]
+        for group in np.split(active[order], bounds):
+            cum[:, k] += np.quantile(np.abs(group - group.mean(axis=0)), diff_quantile, axis=0)
+        cum[:, k] /= sizes[k]
     irs_matrix = 1.0 - cum / max_dev[:, None]
     return float(np.average(irs_matrix.max(axis=1), weights=max_dev))
 
@@ -312,7 +290,9 @@ def infomec(
       if discrete) latents, and H_null = log(number of values) is the log loss of the
       same model without inputs, which balanced weights make uniform.
 
-    Invariant to permuting latents and to affine rescaling of a latent.
+    Invariant to permuting latents and to shifting latents or scaling them all by one
+    factor. Rescaling one latent leaves its NMI and InfoE unchanged but can move it
+    across the activity threshold, which changes InfoM and InfoC.
 
     Returns:
         {"infom", "infoc", "infoe"}: floats, each at most 1.
@@ -373,10 +353,10 @@ def gaussian_total_correlation(codes: np.ndarray) -> float:
         float >= 0 (up to rounding).
     """
     codes = check_codes(codes, min_samples=3).astype(np.float64)
-    var = codes.var(axis=0)
-    if np.any(var == 0):
-        raise DataError(f"gaussian_total_correlation: latent {int(np.argmin(var))} is constant; expected every latent to vary")
     cov = np.atleast_2d(np.cov(codes, rowvar=False))
+    var = np.diag(cov)
+    if np.any(var <= 0):
+        raise DataError(f"gaussian_total_correlation: latent {int(np.argmin(var))} is constant; expected every latent to vary")
     sign, logdet = np.linalg.slogdet(cov)
     if sign <= 0:
         raise DataError("gaussian_total_correlation: the codes' covariance is singular (linearly dependent latents)")
