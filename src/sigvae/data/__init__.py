@@ -28,6 +28,16 @@ def _syntone(options: dict) -> GroundTruthSource:
 SOURCES.register("syntone", _syntone, description="tones: waveform × frequency × amplitude (seed 001)")
 
 
+def _simvowels(options: dict) -> GroundTruthSource:
+    from ..config import from_dict
+    from .simvowels import SimVowels, SimVowelsConfig
+
+    return SimVowels(from_dict(SimVowelsConfig, options, where="simvowels"))
+
+
+SOURCES.register("simvowels", _simvowels, description="vowel utterances: speaker × vowel per frame (seed 000)")
+
+
 def make_source(name: str, options: dict | None = None) -> GroundTruthSource:
     """Build the registered ground-truth source ``name`` with ``options``."""
     return SOURCES.get(name).obj(dict(options or {}))

@@ -10,4 +10,5 @@ from __future__ import annotations
 #: Benchmark task name → module implementing it (imported only when that task runs).
 TASKS: dict[str, str] = {
     "syntone": "sigvae.experiments.syntone",
+    "decvae": "sigvae.experiments.decvae",
 }

@@ -22,6 +22,7 @@ from .base import (
 # Each import registers its models.
 from . import vae  # noqa: E402,F401  isort: skip
 from . import factorvae  # noqa: E402,F401  isort: skip
+from . import decvae  # noqa: E402,F401  isort: skip
 
 
 def build_config(name: str, overrides: dict | None = None) -> ModelConfig:

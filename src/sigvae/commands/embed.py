@@ -1,0 +1,81 @@
+"""``sigvae embed RUN INPUT --out FILE.npz``: latent representations of inputs, written to an .npz.
+
+Every model writes ``embedding`` [N, D] (its ``embed``). Models with subspaces (DecVAE)
+also write, per subspace, the frame-level posteriors ``frame_mean``/``frame_logvar``
+[N, F, S, z_dim], the utterance-level ``utterance_mean``/``utterance_logvar`` [N, S, s_dim],
+``frame_valid`` [N, F, C] (False where a component is missing) and ``subspaces`` (names).
+Ground-truth factors are included when the input has them (``factors``; for SimVowels also
+``frame_vowels`` [N, F]).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from .common import non_negative_int, positive_int
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("embed", help="write latent representations (per subspace for DecVAE) to an .npz")
+    p.add_argument("run", help="model folder written by 'sigvae train'")
+    p.add_argument("input", help="audio file, folder of audio, .npz, or a built-in source name (simvowels, syntone)")
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--max-examples", type=positive_int, default=64, help="at most this many clips (default 64)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed for drawing from a built-in source")
+    p.add_argument("--split", choices=["train", "val", "test"], help="SimVowels speaker split (default: the one trained on)")
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.set_defaults(func=run_embed)
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..data import SOURCES, load_signals
+    from ..errors import DataError
+    from ..inference import fit_to_model, read_input
+    from ..io import write_npz
+    from ..modelfile import load
+
+    if not args.out.endswith(".npz"):
+        raise DataError(f"--out must end in .npz, got {args.out!r}")
+    model = load(args.run)
+    extra: dict[str, np.ndarray] = {}
+    if args.input in SOURCES:
+        meta = getattr(model, "metadata", {}) or {}
+        options = dict(meta.get("data_options") or {}) if meta.get("data") == args.input else {}
+        if args.split:
+            if args.input != "simvowels":
+                raise DataError(f"--split applies to simvowels only, not {args.input!r}")
+            options["split"] = args.split
+        data, source = load_signals(args.input, n=args.max_examples, seed=args.seed, options=options or None)
+        clips = fit_to_model(data.signals, data.sample_rate, model)
+        factors = data.factors if len(clips) == len(data) else None
+        if factors is not None and hasattr(source, "frame_vowels"):
+            extra["frame_vowels"] = source.frame_vowels(factors)
+            extra["factor_names"] = np.array(data.factor_names)
+    else:
+        clips, factors = read_input(args.input, model, max_examples=args.max_examples, seed=args.seed)
+    model.eval()
+    parts: dict[str, list[np.ndarray]] = {}
+    with torch.no_grad():
+        for i in range(0, len(clips), args.batch_size):
+            x = torch.from_numpy(clips[i : i + args.batch_size]).to(model.device)
+            parts.setdefault("embedding", []).append(model.embed(x).cpu().numpy())
+            if hasattr(model, "latents"):
+                lat = model.latents(x)
+                names = {"z_mean": "frame_mean", "z_logvar": "frame_logvar", "valid": "frame_valid",
+                         "u_mean": "utterance_mean", "u_logvar": "utterance_logvar"}
+                for k, name in names.items():
+                    if k in lat:
+                        parts.setdefault(name, []).append(lat[k].cpu().numpy())
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    if hasattr(model, "subspace_names"):
+        arrays["subspaces"] = np.array(model.subspace_names())
+    if factors is not None:
+        arrays["factors"] = factors
+    write_npz(args.out, **arrays, **extra, sample_rate=np.int64(model.config.sample_rate))
+    shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in arrays.items() if k != "subspaces")
+    print(f"wrote {len(clips)} examples to {args.out}: {shapes}")
+    return 0
