@@ -42,12 +42,12 @@ class SeparationBenchConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     length: int = 4000
     sources: int = 3
-    vae: dict = field(default_factory=lambda: {"window": 250, "hop": 10, "epochs": 15, "batch_size": 32, "lr": 3e-3})
+    vae: dict = field(default_factory=lambda: {"window": 250, "hop": 10, "epochs": 15, "batch_size": 16, "lr": 1e-2})
     cost_lengths: list[int] = field(default_factory=lambda: [250, 500, 1000, 2000, 4000])
     cost_batch: int = 4
-    cost_repeats: int = 2
+    cost_repeats: int = 1
     long_window: int = 2000  # SKR vs GP trained at this window length (0: skip)
-    long_epochs: int = 30
+    long_epochs: int = 15
 
     def validate(self) -> None:
         check(bool(self.methods) and all(m in METHOD_NAMES for m in self.methods), f"methods must be among {METHOD_NAMES}")
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             for method in ("skr_vae", "gp_vae"):
                 progress.set_label(f"long window {method}")
                 vae = VAESettings(window=cfg.long_window, hop=max(1, cfg.long_window // 10), epochs=cfg.long_epochs,
-                                  batch_size=8, lr=cfg.vae.get("lr", 3e-3))
+                                  batch_size=4, lr=cfg.vae.get("lr", 1e-2))
                 res = separate(mix.mixtures, method, cfg.sources, seed=cfg.seeds[0], vae=vae, callbacks=[progress])
                 rows.append(row(f"gaussian_L{cfg.long_window}", method, cfg.seeds[0], "mcc", score(mix.sources, res.sources, mix.mixtures)["mcc"]))
                 rows.append(row(f"gaussian_L{cfg.long_window}", method, cfg.seeds[0], "train_seconds", res.info["train_seconds"]))

@@ -257,8 +257,8 @@ class ARFlowPrior(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw ``n`` sequences [n, D, length] by running the flow forward step by step."""
-        z = torch.zeros(n, self.dim, length, device=self.coef.device)
-        eps = torch.randn(n, self.dim, length, generator=generator).to(z.device)
+        z = torch.zeros(n, self.dim, length, device=self.coef.device, dtype=self.coef.dtype)
+        eps = torch.randn(n, self.dim, length, generator=generator).to(z)
         for t in range(length):
             mean, log_std = self.conditionals(z[..., : t + 1])
             z[..., t] = mean[..., t] + log_std[..., t].exp() * eps[..., t]

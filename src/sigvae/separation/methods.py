@@ -47,8 +47,8 @@ class VAESettings:
     window: int = 250
     hop: int = 25
     epochs: int = 40
-    batch_size: int = 32
-    lr: float = 3e-3
+    batch_size: int = 16
+    lr: float = 1e-2
     model: dict = field(default_factory=dict)
     progress: bool = False
 
