@@ -45,7 +45,7 @@ class VAESettings:
     """
 
     window: int = 250
-    hop: int = 25
+    hop: int = 10
     epochs: int = 40
     batch_size: int = 16
     lr: float = 1e-2
