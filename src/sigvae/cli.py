@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "sigvae.commands.data",
     "sigvae.commands.benchmark",
     "sigvae.commands.embed",
+    "sigvae.commands.unmix",
 ]
 
 

@@ -23,6 +23,9 @@ def add_parser(sub) -> None:
     from ..data.simvowels import add_data_parser
 
     add_data_parser(dsub)
+    from .unmix import add_mixture_data_parser  # issue 6: mixtures with ground truth
+
+    add_mixture_data_parser(dsub)
 
 
 def run_syntone(args: argparse.Namespace) -> int:

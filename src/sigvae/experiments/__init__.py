@@ -11,4 +11,5 @@ from __future__ import annotations
 TASKS: dict[str, str] = {
     "syntone": "sigvae.experiments.syntone",
     "decvae": "sigvae.experiments.decvae",
+    "separation": "sigvae.experiments.separation",
 }

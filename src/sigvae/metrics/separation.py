@@ -130,11 +130,15 @@ def si_sdr_improvement(reference: np.ndarray, estimate: np.ndarray, mixture: np.
 def bss_eval(reference: np.ndarray, estimate: np.ndarray) -> dict[str, np.ndarray]:
     """SDR, SIR and SAR in dB per reference source (BSS-eval v4 via fast-bss-eval), best permutation.
 
+    Both are centred first: BSS-eval cannot explain a constant offset by its distortion
+    filters, so an offset (irrelevant to separation) would otherwise count as interference.
     Returns ``{"sdr", "sir", "sar"}`` each [S] and ``"perm"`` (estimate index per reference).
     """
     import fast_bss_eval
 
     ref, est = _pair(reference, estimate)
+    ref = ref - ref.mean(1, keepdims=True)
+    est = est - est.mean(1, keepdims=True)
     if ref.shape[0] != est.shape[0]:
         raise DataError(f"{ref.shape[0]} references but {est.shape[0]} estimates")
     try:

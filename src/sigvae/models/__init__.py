@@ -23,6 +23,7 @@ from .base import (
 from . import vae  # noqa: E402,F401  isort: skip
 from . import factorvae  # noqa: E402,F401  isort: skip
 from . import decvae  # noqa: E402,F401  isort: skip
+from . import bss_vae  # noqa: E402,F401  isort: skip
 
 
 def build_config(name: str, overrides: dict | None = None) -> ModelConfig:

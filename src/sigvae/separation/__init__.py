@@ -1,0 +1,13 @@
+"""Blind source separation: classical baselines and structured-prior VAEs behind one interface.
+
+``separate(mixtures [C, T], method, n_sources)`` → :class:`Separation` (``sources`` [K, T],
+``unmixing`` [K, C] where linear). Methods: see :data:`METHODS` (``sigvae unmix --help``).
+"""
+
+from .baselines import Separation, amuse, fastica, joint_diagonalise, pca, sobi, whitener
+from .methods import METHODS, VAESettings, WindowDataset, separate, vae_separate
+
+__all__ = [
+    "Separation", "METHODS", "VAESettings", "WindowDataset", "separate", "vae_separate",
+    "pca", "fastica", "amuse", "sobi", "whitener", "joint_diagonalise",
+]
