@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "sigvae.commands.generate",
     "sigvae.commands.data",
     "sigvae.commands.benchmark",
+    "sigvae.commands.separate",
 ]
 
 
