@@ -58,7 +58,7 @@ class SpectrogramSeparationConfig:
     batch_size: int = 16
     lr: float = 2e-3
     model: dict = field(default_factory=lambda: {"n_fft": 256, "hop_length": 64})
-    nmf_components: int = 24
+    nmf_components: list[int] = field(default_factory=lambda: [4, 8, 16])
     nmf_iter: int = 150
     hpss_kernel: int = 17
 
@@ -70,13 +70,14 @@ class SpectrogramSeparationConfig:
         check(self.train_tracks >= 1 and self.test_tracks >= 1 and self.val_tracks >= 0, "need >= 1 train and test track")
         check(self.track_seconds >= max(0.5, self.crop_seconds), "track_seconds must be >= crop_seconds and >= 0.5")
         check(self.crops >= 1 and self.epochs >= 1 and self.batch_size >= 1, "crops, epochs and batch_size must be >= 1")
+        check(bool(self.nmf_components) and min(self.nmf_components) >= 1, "nmf_components must list positive counts")
 
 
 PROFILES = {
     "tiny": {"seeds": [0], "train_tracks": 2, "val_tracks": 1, "test_tracks": 1, "track_seconds": 1.5,
              "crop_seconds": 0.5, "crops": 8, "epochs": 1, "batch_size": 4,
              "model": {"n_fft": 256, "hop_length": 64, "channels": [4, 8], "latent_channels": 2, "dilations": [1, 2]},
-             "nmf_components": 3, "nmf_iter": 20},
+             "nmf_components": [3], "nmf_iter": 20},
     "default": {},
 }
 
@@ -123,6 +124,22 @@ def score(reference: np.ndarray, estimate: np.ndarray, mixture: np.ndarray) -> d
     return out
 
 
+def _fit_nmf(cfg: SpectrogramSeparationConfig, train: list, n_fft: int, hop: int, seed: int):
+    """Supervised NMF with its number of components per source chosen on the validation tracks."""
+    from ..spectral.baselines import SupervisedNMF
+
+    fit_on, val = train[: cfg.train_tracks], train[cfg.train_tracks:]
+    best, best_score = None, -np.inf
+    for comps in cfg.nmf_components:
+        nmf = SupervisedNMF(n_fft, hop, comps, max_iter=cfg.nmf_iter, seed=seed).fit(fit_on)
+        if len(cfg.nmf_components) == 1 or not val:
+            return nmf
+        s = np.mean([score(t.stems[:, 0], nmf.separate(t.mixture)[:, 0], t.mixture[0])["si_sdri"].mean() for t in val])
+        if s > best_score:
+            best, best_score = nmf, s
+    return best
+
+
 def _spectrogram_figure(mixture, refs, ests: dict, names, sr, n_fft):
     import matplotlib.pyplot as plt
 
@@ -157,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report.figures import loss_curves, metric_bars
     from ..report.html import Report
     from ..report.results import pivot, row, summarise, write_results
-    from ..spectral.baselines import HPSS, IdealRatioMask, SupervisedNMF
+    from ..spectral.baselines import HPSS, IdealRatioMask
     from ..training import TrainConfig, fit
 
     cfg = resolve(args)
@@ -195,8 +212,9 @@ def run(args: argparse.Namespace) -> int:
             if "nmf" in cfg.methods:
                 progress.set_label(f"seed {seed}: fitting NMF")
                 t0 = time.time()
-                nmf = SupervisedNMF(n_fft, hop, cfg.nmf_components, max_iter=cfg.nmf_iter, seed=seed).fit(train[: cfg.train_tracks])
+                nmf = _fit_nmf(cfg, train, n_fft, hop, seed)
                 fit_seconds["nmf"] = time.time() - t0
+                rows.append(row(dataset, "nmf", seed, "components", nmf.components))
                 methods["nmf"] = lambda mix, stems, m=nmf: m.separate(mix)
             if "hpss" in cfg.methods:
                 methods["hpss"] = lambda mix, stems, m=HPSS(n_fft, hop, cfg.hpss_kernel, cfg.hpss_kernel): m.separate(mix)

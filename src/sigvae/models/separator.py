@@ -62,6 +62,7 @@ class SeparatorConfig(ModelConfig):
     n_fft: int = 512
     hop_length: int = 128
     top_db: float = 80.0
+    relative: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -112,9 +113,12 @@ class Separator(SigModel):
                 dec += _block(w2, w2, d)
             dec += [nn.ConvTranspose2d(w2, w1, 4, stride=2, padding=1), nn.SiLU(), nn.Conv2d(w1, c.in_channels, 3, padding=1)]
             self.decoders.append(nn.Sequential(*dec))
-        with torch.no_grad():  # start the decoders' spectra near a quiet level rather than full scale
-            for d in self.decoders:
-                d[-1].bias.fill_(-4.0)
+        with torch.no_grad():
+            # Start nearly deterministic (posterior std e^-3): with unit noise at initialisation
+            # the decoders first learn to ignore the latents, and training stalls.
+            self.heads.bias.view(c.num_sources, 2, c.latent_channels)[:, 1].fill_(-6.0)
+            for d in self.decoders:  # spectra start at a quiet level (or gain 1/K when relative)
+                d[-1].bias.fill_(-float(np.log(c.num_sources)) if c.relative else -4.0)
 
     # --- features ---------------------------------------------------------------------
     @property
@@ -141,10 +145,17 @@ class Separator(SigModel):
         h = h.view(b, c.num_sources, 2, c.latent_channels, fp, npr)
         return Posterior(h[:, :, 0], h[:, :, 1].clamp(-12.0, 8.0))
 
-    def decode_sources(self, z: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-        """Latents [B, K, D, F', N'] → log-magnitudes ℓ [B, K, C, F, N] (natural log, relative to r)."""
+    def decode_sources(self, z: torch.Tensor, shape: tuple[int, int], mix_mag: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents [B, K, D, F', N'] → log-magnitudes ℓ [B, K, C, F, N] (natural log, relative to r).
+
+        With ``relative`` the decoders give log-gains added to the mixture's log-magnitude
+        ``mix_mag`` [B, C, F, N] (in units of r).
+        """
         f, n = shape
-        return torch.stack([dec(z[:, k]) for k, dec in enumerate(self.decoders)], 1)[..., :f, :n]
+        out = torch.stack([dec(z[:, k]) for k, dec in enumerate(self.decoders)], 1)[..., :f, :n]
+        if self.config.relative and mix_mag is not None:
+            out = out + torch.log(mix_mag.clamp_min(1e-6)).unsqueeze(1)
+        return out
 
     def masks(self, mixture: torch.Tensor) -> torch.Tensor:
         """Soft masks [B, K, C, F, N] (softmax over sources: they sum to one) for mixtures [B, C, T]."""
@@ -191,10 +202,10 @@ class Separator(SigModel):
         u = self.features(spec)
         post = self.posteriors(u)
         z = reparameterize(post.mean, post.logvar) if stage == "train" else post.mean
-        logmag = self.decode_sources(z, u.shape[-2:])
-        masks = torch.softmax(logmag, dim=1)
         p, r = c.compress, self.stft.reference
         mix_mag = spec.abs() / r
+        logmag = self.decode_sources(z, u.shape[-2:], mix_mag)
+        masks = torch.softmax(logmag, dim=1)
         target = (self.stft(stems).abs() / r).pow(p)
         recon = ((masks * mix_mag.unsqueeze(1)).clamp_min(1e-8).pow(p) - target).abs().mean((2, 3, 4)).sum(1).mean()
         mixcon = (logmag.exp().sum(1).clamp_min(1e-8).pow(p) - mix_mag.pow(p)).abs().mean((1, 2, 3)).mean()
