@@ -196,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
             if "separator" in cfg.methods:
                 progress.set_label(f"seed {seed}: training the separator")
                 length = int(round(cfg.crop_seconds * cfg.sample_rate))
+                torch.manual_seed(seed)  # initial weights come from the seed
                 model = build_model("separator", {**cfg.model, "length": length, "sample_rate": cfg.sample_rate,
                                                   "num_sources": len(names), "source_names": names})
                 tr, va = train[: cfg.train_tracks], train[cfg.train_tracks:]
