@@ -25,6 +25,7 @@ import json
 import platform
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -52,11 +53,12 @@ class SpectrogramSeparationConfig:
     val_tracks: int = 2
     test_tracks: int = 4
     track_seconds: float = 6.0
-    crop_seconds: float = 1.0
+    crop_seconds: float = 0.5
     crops: int = 640
-    epochs: int = 6
+    epochs: int = 5
     batch_size: int = 16
-    lr: float = 2e-3
+    lr: float = 3e-3
+    scheduler: Literal["none", "cosine"] = "cosine"
     model: dict = field(default_factory=lambda: {"n_fft": 256, "hop_length": 64})
     nmf_components: list[int] = field(default_factory=lambda: [4, 8, 16])
     nmf_iter: int = 150
@@ -201,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
                                                   "num_sources": len(names), "source_names": names})
                 tr, va = train[: cfg.train_tracks], train[cfg.train_tracks:]
                 tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, progress=False,
+                                   scheduler="cosine" if cfg.scheduler == "cosine" else "none",
                                    accelerator="cpu" if not torch.cuda.is_available() else "auto")
                 result = fit(model, TrackCrops(tr, length, cfg.crops, seed),
                              TrackCrops(va, length, max(len(va), cfg.crops // 8), seed + 1) if va else None,
