@@ -161,6 +161,9 @@ def test_cli_train_and_separate_end_to_end(tmp_path, capsys):
                  "--batch-size", "4", "--duration", "0.5", "--out", str(run), "--no-progress", "--accelerator", "cpu"]) == 0
     meta = json.loads((run / "training.json").read_text())
     assert meta["stems"] == ["accompaniment", "vocals"] and meta["history"]
+    # the run resumes through the same path (the data builder is called again from run.json)
+    assert main(["train", "--out", str(run), "--resume", "--epochs", "2", "--no-progress"]) == 0
+    assert len(json.loads((run / "training.json").read_text())["history"]) == 2
     mix_path = data / "track_000" / "mixture.wav"
     mix, _ = sf.read(mix_path, dtype="float32")
     assert main(["separate", str(run), str(mix_path), "--out", str(tmp_path / "sep"), "--chunk-seconds", "0.5",
