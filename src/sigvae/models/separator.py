@@ -55,7 +55,7 @@ class SeparatorConfig(ModelConfig):
     latent_channels: int = 8
     channels: tuple[int, int] = (16, 32)
     dilations: tuple[int, ...] = (1, 2, 4, 8)
-    beta: float = 1e-3
+    beta: float = 1e-4
     mixture_weight: float = 1.0
     compress: float = 0.5
     remix_db: float = 6.0
@@ -208,7 +208,8 @@ class Separator(SigModel):
         masks = torch.softmax(logmag, dim=1)
         target = (self.stft(stems).abs() / r).pow(p)
         recon = ((masks * mix_mag.unsqueeze(1)).clamp_min(1e-8).pow(p) - target).abs().mean((2, 3, 4)).sum(1).mean()
-        mixcon = (logmag.exp().sum(1).clamp_min(1e-8).pow(p) - mix_mag.pow(p)).abs().mean((1, 2, 3)).mean()
+        mixcon = (logmag.clamp(max=10.0).exp().sum(1).clamp_min(1e-8).pow(p) - mix_mag.pow(p)).abs().mean((1, 2, 3)).mean()
+        # (ℓ is clamped at 10 before exp: far above full scale, and exp stays finite)
         kl = gaussian_kl(post.mean, post.logvar).sum(2).mean((2, 3)).sum(1).mean()
         loss = recon + c.mixture_weight * mixcon + c.beta * kl
         return StepOutput({"model": loss}, {"loss": loss, "recon": recon, "mixcon": mixcon, "kl": kl})
