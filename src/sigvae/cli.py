@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "sigvae.commands.benchmark",
     "sigvae.commands.embed",
     "sigvae.commands.unmix",
+    "sigvae.commands.separate",
 ]
 
 

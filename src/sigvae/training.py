@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .config import check, from_dict, replace, to_dict
 from .errors import ConfigError, TrainingDivergedError
 from .io import write_json
-from .models import SigModel, build_config, build_model
+from .models import MODELS, SigModel, build_config, build_model
 
 # Known-noise warnings from Lightning that say nothing about the user's run.
 warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
@@ -355,15 +355,31 @@ def train(
             tcfg = replace(tcfg, {"epochs": epochs})
     elif is_global_zero() and (run_dir / "checkpoints" / "last.ckpt").exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
-    signals, source = load_signals(data, n=num_examples, seed=tcfg.seed, options=data_options)
-    overrides = {**(model_config or {}), "in_channels": signals.channels, "length": signals.length, "sample_rate": signals.sample_rate}
-    mcfg = build_config(model, overrides)
+    # A model that trains on other data than a SignalSet (mixtures + stems, ...) provides
+    # build_training_data(data, seed=, val_fraction=, num_examples=, options=) →
+    # (train dataset, val dataset or None, config overrides, metadata); fit() is the same.
+    builder = getattr(MODELS.get(model).obj.module, "build_training_data", None)
+    if builder is not None:
+        train_ds, val_ds, data_overrides, data_meta = builder(
+            data, seed=tcfg.seed, val_fraction=tcfg.val_fraction, num_examples=num_examples, options=data_options)
+        mcfg = build_config(model, {**(model_config or {}), **data_overrides})
+        data_meta = {"num_examples": len(train_ds) + (len(val_ds) if val_ds is not None else 0), **data_meta}
+    else:
+        signals, source = load_signals(data, n=num_examples, seed=tcfg.seed, options=data_options)
+        overrides = {**(model_config or {}), "in_channels": signals.channels, "length": signals.length, "sample_rate": signals.sample_rate}
+        mcfg = build_config(model, overrides)
+        if tcfg.val_fraction > 0 and len(signals) >= 2:
+            train_set, val_set = signals.split(tcfg.val_fraction, tcfg.seed)
+        else:
+            train_set, val_set = signals, None
+        train_ds, val_ds = SignalDataset(train_set), SignalDataset(val_set) if val_set is not None else None
+        data_meta = {
+            "num_examples": len(signals), "sample_rate": signals.sample_rate, "length": signals.length,
+            "channels": signals.channels, "factor_names": signals.factor_names, "factor_sizes": signals.factor_sizes,
+            "source": None if source is None else source.name,
+        }
     L.seed_everything(tcfg.seed, workers=True, verbose=False)  # initial weights come from the seed too
     net = build_model(model, mcfg)
-    if tcfg.val_fraction > 0 and len(signals) >= 2:
-        train_set, val_set = signals.split(tcfg.val_fraction, tcfg.seed)
-    else:
-        train_set, val_set = signals, None
     if is_global_zero():
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_file, {
@@ -373,14 +389,8 @@ def train(
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
     try:
         return fit(
-            net, SignalDataset(train_set), SignalDataset(val_set) if val_set is not None else None, tcfg, run_dir,
-            resume=resume, callbacks=callbacks,
-            metadata={
-                "model": net.registry_name, "data": str(data), "num_examples": len(signals), "seed": tcfg.seed,
-                "sample_rate": signals.sample_rate, "length": signals.length, "channels": signals.channels,
-                "factor_names": signals.factor_names, "factor_sizes": signals.factor_sizes,
-                "source": None if source is None else source.name, "data_options": data_options,
-            },
+            net, train_ds, val_ds, tcfg, run_dir, resume=resume, callbacks=callbacks,
+            metadata={"model": net.registry_name, "data": str(data), "seed": tcfg.seed, **data_meta, "data_options": data_options},
         )
     finally:
         if is_global_zero():

@@ -26,6 +26,9 @@ def add_parser(sub) -> None:
     from .unmix import add_mixture_data_parser  # issue 6: mixtures with ground truth
 
     add_mixture_data_parser(dsub)
+    from ..data.demo_tracks import add_data_parser as add_demo_tracks
+
+    add_demo_tracks(dsub)
 
 
 def run_syntone(args: argparse.Namespace) -> int:

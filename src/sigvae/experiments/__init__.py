@@ -12,4 +12,5 @@ TASKS: dict[str, str] = {
     "syntone": "sigvae.experiments.syntone",
     "decvae": "sigvae.experiments.decvae",
     "separation": "sigvae.experiments.separation",
+    "separation-spectrogram": "sigvae.experiments.spectrogram_separation",
 }

@@ -24,6 +24,7 @@ from . import vae  # noqa: E402,F401  isort: skip
 from . import factorvae  # noqa: E402,F401  isort: skip
 from . import decvae  # noqa: E402,F401  isort: skip
 from . import bss_vae  # noqa: E402,F401  isort: skip
+from . import separator  # noqa: E402,F401  isort: skip
 
 
 def build_config(name: str, overrides: dict | None = None) -> ModelConfig:

@@ -1,0 +1,246 @@
+"""Single-channel source separation with a multi-decoder spectrogram VAE (after seed 004).
+
+The mixture x [C, T] (C channels, each separated on the same masks' terms) is turned
+into its STFT X and the log-magnitude features u = (clamp(20 log10(|X|/r), −80) + 80)/80
+(r: a full-scale sine's peak, so u ∈ [0, 1]). Then
+
+    encoder  E(u) → (μ_k, log σ²_k) for every source k = 1..K: Gaussian latent *maps*
+             [D, F/2, N/2] (the seed's encoder ends in conv heads too, not a vector);
+    z_k = μ_k + σ_k ε  (training) or μ_k (separation);
+    decoder  G_k(z_k) → ℓ_k [C, F, N], the log-magnitude of source k: Ŝ_k = r·exp(ℓ_k);
+    masks    M_k = Ŝ_k / Σ_j Ŝ_j = softmax_k(ℓ_k)  (sum to one in every bin);
+    estimate s_k = iSTFT(M_k · X)  (the mixture's phase).
+
+Loss per example (averaged over the batch), with magnitudes compressed by p = 0.5:
+    recon  = Σ_k mean_bins | (M_k|X|/r)^p − (|S_k|/r)^p |          (against the stems)
+    mixcon = mean_bins | (Σ_k Ŝ_k/r)^p − (|X|/r)^p |                (decoders add up to the mixture)
+    KL     = Σ_k mean_positions Σ_d KL(N(μ, σ²) ‖ N(0, 1))
+    loss   = recon + λ · mixcon + β · KL
+The masks sum to one by construction, so the estimates always add up to the mixture
+exactly; the mixture-consistency term instead ties the decoders' own spectra Ŝ_k to
+the mixture's magnitude, so each decoder generates its source's spectrum rather than
+an arbitrary logit (only their ratio would matter otherwise).
+
+The network is fully convolutional with no normalisation layers, so an output frame
+depends only on nearby input frames: :meth:`Separator.separate` processes any length
+in overlapping chunks (see :mod:`sigvae.spectral.chunks`) with the same result as
+one pass, away from the file's ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import check
+from ..errors import DataError
+from ..losses import gaussian_kl, reparameterize
+from ..spectral.chunks import separate_in_chunks
+from ..spectral.stft import STFT
+from .base import ModelConfig, Posterior, SigModel, StepOutput, register_model
+
+TARGET_RMS = 0.1  # every mixture is scaled to this RMS before separation, and back after
+
+
+@dataclass
+class SeparatorConfig(ModelConfig):
+    """Settings of the multi-decoder separation VAE (``length`` is the training crop in samples)."""
+
+    num_sources: int = 2
+    source_names: list[str] = field(default_factory=list)
+    latent_channels: int = 8
+    channels: tuple[int, int] = (16, 32)
+    dilations: tuple[int, ...] = (1, 2, 4, 8)
+    beta: float = 1e-4
+    mixture_weight: float = 1.0
+    compress: float = 0.5
+    remix_db: float = 6.0
+    n_fft: int = 512
+    hop_length: int = 128
+    top_db: float = 80.0
+    relative: bool = False
+
+    def validate(self) -> None:
+        super().validate()
+        check(self.num_sources >= 2, f"num_sources must be >= 2, got {self.num_sources}")
+        check(not self.source_names or len(self.source_names) == self.num_sources,
+              f"source_names has {len(self.source_names)} names for {self.num_sources} sources")
+        check(len(set(self.source_names)) == len(self.source_names), "source_names must be distinct")
+        check(self.latent_channels >= 1, f"latent_channels must be >= 1, got {self.latent_channels}")
+        check(len(self.channels) == 2 and min(self.channels) >= 1, f"channels must be two positive widths, got {self.channels}")
+        check(all(d >= 1 for d in self.dilations), "dilations must be >= 1")
+        check(self.beta >= 0 and self.mixture_weight >= 0, "beta and mixture_weight must be >= 0")
+        check(0 < self.compress <= 2, f"compress must be in (0, 2], got {self.compress}")
+        check(self.remix_db >= 0, f"remix_db must be >= 0, got {self.remix_db}")
+        check(self.n_fft >= 16 and 0 < self.hop_length <= self.n_fft, "need n_fft >= 16 and 0 < hop_length <= n_fft")
+        check(self.top_db > 0, "top_db must be positive")
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.source_names) or [f"source{k}" for k in range(self.num_sources)]
+
+
+def _block(c_in: int, c_out: int, dilation: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=dilation, dilation=dilation), nn.SiLU()]
+
+
+@register_model("separator", SeparatorConfig,
+                description="multi-decoder spectrogram VAE for source separation: one latent + decoder per source, soft masks (seed 004)")
+class Separator(SigModel):
+    """Encoder → one Gaussian latent map per source → one decoder per source → soft masks."""
+
+    #: frames the encoder halves; chunk starts are aligned to this many STFT frames
+    STRIDE = 2
+
+    def __init__(self, config: SeparatorConfig):
+        super().__init__(config)
+        c = config
+        self.stft = STFT(c.n_fft, c.hop_length)
+        w1, w2 = c.channels
+        enc: list[nn.Module] = [*_block(c.in_channels, w1), nn.Conv2d(w1, w2, 4, stride=2, padding=1), nn.SiLU()]
+        for d in c.dilations:
+            enc += _block(w2, w2, d)
+        self.encoder = nn.Sequential(*enc)
+        self.heads = nn.Conv2d(w2, 2 * c.latent_channels * c.num_sources, 1)
+        self.decoders = nn.ModuleList()
+        for _ in range(c.num_sources):
+            dec: list[nn.Module] = [*_block(c.latent_channels, w2)]
+            for d in c.dilations[:2]:
+                dec += _block(w2, w2, d)
+            dec += [nn.ConvTranspose2d(w2, w1, 4, stride=2, padding=1), nn.SiLU(), nn.Conv2d(w1, c.in_channels, 3, padding=1)]
+            self.decoders.append(nn.Sequential(*dec))
+        with torch.no_grad():
+            # Start nearly deterministic (posterior std e^-3): with unit noise at initialisation
+            # the decoders first learn to ignore the latents, and training stalls.
+            self.heads.bias.view(c.num_sources, 2, c.latent_channels)[:, 1].fill_(-6.0)
+            for d in self.decoders:  # spectra start at a quiet level (or gain 1/K when relative)
+                d[-1].bias.fill_(-float(np.log(c.num_sources)) if c.relative else -4.0)
+
+    # --- features ---------------------------------------------------------------------
+    @property
+    def align(self) -> int:
+        """Samples between chunk starts must be a multiple of this (STFT hop × encoder stride)."""
+        return self.config.hop_length * self.STRIDE
+
+    def features(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex STFT [B, C, F, N] → log-magnitude features in [0, 1]."""
+        top = self.config.top_db
+        db = 20 * torch.log10(spec.abs().clamp_min(1e-10) / self.stft.reference)
+        return (db.clamp_min(-top) + top) / top
+
+    def _pad(self, u: torch.Tensor) -> torch.Tensor:
+        f, n = u.shape[-2:]
+        return F.pad(u, (0, (-n) % self.STRIDE, 0, (-f) % self.STRIDE))
+
+    # --- the VAE ------------------------------------------------------------------------
+    def posteriors(self, u: torch.Tensor) -> Posterior:
+        """Features [B, C, F, N] → posterior means/logvars [B, K, D, F', N'] (F' = ⌈F/2⌉, N' = ⌈N/2⌉)."""
+        c = self.config
+        h = self.heads(self.encoder(self._pad(u)))
+        b, _, fp, npr = h.shape
+        h = h.view(b, c.num_sources, 2, c.latent_channels, fp, npr)
+        return Posterior(h[:, :, 0], h[:, :, 1].clamp(-12.0, 8.0))
+
+    def decode_sources(self, z: torch.Tensor, shape: tuple[int, int], mix_mag: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents [B, K, D, F', N'] → log-magnitudes ℓ [B, K, C, F, N] (natural log, relative to r).
+
+        With ``relative`` the decoders give log-gains added to the mixture's log-magnitude
+        ``mix_mag`` [B, C, F, N] (in units of r).
+        """
+        f, n = shape
+        out = torch.stack([dec(z[:, k]) for k, dec in enumerate(self.decoders)], 1)[..., :f, :n]
+        if self.config.relative and mix_mag is not None:
+            out = out + torch.log(mix_mag.clamp_min(1e-6)).unsqueeze(1)
+        return out
+
+    def masks(self, mixture: torch.Tensor) -> torch.Tensor:
+        """Soft masks [B, K, C, F, N] (softmax over sources: they sum to one) for mixtures [B, C, T]."""
+        spec = self.stft(mixture)
+        u = self.features(spec)
+        return torch.softmax(self.decode_sources(self.posteriors(u).mean, u.shape[-2:]), dim=1)
+
+    def _separate_batch(self, mixture: torch.Tensor) -> torch.Tensor:
+        spec = self.stft(mixture)
+        u = self.features(spec)
+        m = torch.softmax(self.decode_sources(self.posteriors(u).mean, u.shape[-2:]), dim=1)
+        return self.stft.inverse(spec.unsqueeze(1) * m, mixture.shape[-1])
+
+    def encode(self, x: torch.Tensor) -> Posterior:
+        """Mixtures [B, C, T] → posterior, flattened to [B, K·D·F'·N']."""
+        post = self.posteriors(self.features(self.stft(x)))
+        return Posterior(post.mean.flatten(1), post.logvar.flatten(1))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Mixtures [B, C, T] → posterior means averaged over time and frequency, [B, K·D]."""
+        return self.posteriors(self.features(self.stft(x))).mean.mean((-2, -1)).flatten(1)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.num_sources * self.config.latent_channels
+
+    # --- training ------------------------------------------------------------------------
+    def step(self, batch: dict, stage: str) -> StepOutput:
+        c = self.config
+        stems = batch["stems"].float()  # [B, K, C, T]
+        if stems.shape[1] != c.num_sources or stems.shape[2] != c.in_channels:
+            raise DataError(f"batch has {stems.shape[1]} stems × {stems.shape[2]} channels; the model expects "
+                            f"{c.num_sources} × {c.in_channels}")
+        if stage == "train" and c.remix_db > 0:
+            # Remix augmentation: a random gain per stem, the mixture rebuilt as their sum.
+            gains = 10 ** ((torch.rand(stems.shape[:2], device=stems.device) * 2 - 1) * c.remix_db / 20)
+            stems = stems * gains[..., None, None]
+            mix = stems.sum(1)
+        else:
+            mix = batch["mix"].float()
+        scale = TARGET_RMS / mix.pow(2).mean((1, 2), keepdim=True).sqrt().clamp_min(1e-5)
+        mix, stems = mix * scale, stems * scale[:, None]
+        spec = self.stft(mix)
+        u = self.features(spec)
+        post = self.posteriors(u)
+        z = reparameterize(post.mean, post.logvar) if stage == "train" else post.mean
+        p, r = c.compress, self.stft.reference
+        mix_mag = spec.abs() / r
+        logmag = self.decode_sources(z, u.shape[-2:], mix_mag)
+        masks = torch.softmax(logmag, dim=1)
+        target = (self.stft(stems).abs() / r).pow(p)
+        recon = ((masks * mix_mag.unsqueeze(1)).clamp_min(1e-8).pow(p) - target).abs().mean((2, 3, 4)).sum(1).mean()
+        mixcon = (logmag.clamp(max=10.0).exp().sum(1).clamp_min(1e-8).pow(p) - mix_mag.pow(p)).abs().mean((1, 2, 3)).mean()
+        # (ℓ is clamped at 10 before exp: far above full scale, and exp stays finite)
+        kl = gaussian_kl(post.mean, post.logvar).sum(2).mean((2, 3)).sum(1).mean()
+        loss = recon + c.mixture_weight * mixcon + c.beta * kl
+        return StepOutput({"model": loss}, {"loss": loss, "recon": recon, "mixcon": mixcon, "kl": kl})
+
+    @classmethod
+    def build_training_data(cls, data: str, *, seed: int, val_fraction: float, num_examples: int, options: dict | None):
+        """Training hook used by :func:`sigvae.training.train`: track folders → crop datasets."""
+        from ..data.tracks import separation_datasets
+
+        return separation_datasets(data, seed=seed, val_fraction=val_fraction, num_examples=num_examples, options=options)
+
+    # --- separation ------------------------------------------------------------------------
+    @torch.no_grad()
+    def separate(self, mixture: np.ndarray | torch.Tensor, chunk_seconds: float = 10.0, overlap_seconds: float = 2.0,
+                 batch: int = 2) -> np.ndarray:
+        """Separate a whole recording [C, T] (C = ``in_channels``) → estimates [K, C, T] (float32).
+
+        The recording is scaled to a fixed RMS (and back), then processed in chunks of
+        ``chunk_seconds`` overlapping by ``overlap_seconds`` (cross-faded over a quarter
+        of the overlap), ``batch`` chunks at a time, so memory does not grow with length.
+        """
+        was_training = self.training
+        self.eval()
+        x = torch.as_tensor(np.asarray(mixture, np.float32) if not torch.is_tensor(mixture) else mixture).float().to(self.device)
+        if x.ndim != 2 or x.shape[0] != self.config.in_channels:
+            raise DataError(f"mixture must be [channels={self.config.in_channels}, samples], got shape {tuple(x.shape)}")
+        rms = float(x.pow(2).mean().sqrt())
+        scale = TARGET_RMS / max(rms, 1e-5)
+        sr = self.config.sample_rate
+        chunk = max(self.align, int(round(chunk_seconds * sr)) // self.align * self.align)
+        overlap = int(round(overlap_seconds * sr))
+        est = separate_in_chunks(self._separate_batch, x * scale, chunk, min(overlap, chunk - self.align), align=self.align, batch=batch)
+        self.train(was_training)
+        return (est / scale).cpu().numpy().astype(np.float32)
