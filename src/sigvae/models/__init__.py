@@ -12,6 +12,7 @@ from .base import MODELS, ModelConfig, ModelSpec, OptimizerSpec, Posterior, SigM
 # Each import registers its models.
 from . import vae  # noqa: E402,F401  isort: skip
 from . import factorvae  # noqa: E402,F401  isort: skip
+from . import vqvae  # noqa: E402,F401  isort: skip
 
 
 def build_config(name: str, overrides: dict | None = None) -> ModelConfig:
