@@ -9,4 +9,5 @@ from __future__ import annotations
 
 #: Benchmark task name → module implementing it (imported only when that task runs).
 TASKS: dict[str, str] = {
+    "ucr": "sigvae.experiments.ucr",
 }

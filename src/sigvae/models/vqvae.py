@@ -45,7 +45,7 @@ class VQVAEConfig(ModelConfig):
     n_fft: int = 8
     hop_length: int = 2
     window: Literal["rect", "hann"] = "rect"
-    width: int = 64
+    width: int = 32
     res_blocks: int = 2
     downsample: int = 0  # time-halvings in the encoder; 0 = fewest giving <= max_latent_frames
     max_latent_frames: int = 16
