@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,11 @@ from .config import check, from_dict, replace, to_dict
 from .errors import ConfigError, TrainingDivergedError
 from .io import write_json
 from .models import SigModel, build_config, build_model
+
+# Known-noise warnings from Lightning that say nothing about the user's run.
+warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
+warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 RUN_FILE = "run.json"
 RUN_DIR_ENV = "SIGVAE_RUN_DIR"  # lets DDP worker processes find the folder rank 0 chose
@@ -123,10 +129,10 @@ class SigLightningModule(L.LightningModule):
 
     def _check_finite(self, out, where: str) -> None:
         for name, value in out.losses.items():
-            if not torch.isfinite(value):
-                terms = ", ".join(f"{k}={float(v):.4g}" for k, v in out.logs.items())
+            if not torch.isfinite(value.detach()):
+                terms = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in out.logs.items())
                 raise TrainingDivergedError(
-                    f"training diverged: loss {name!r} is {float(value)} at {where} ({terms}); "
+                    f"training diverged: loss {name!r} is {float(value.detach())} at {where} ({terms}); "
                     "lower the learning rate or check the data for extreme values"
                 )
 
@@ -352,6 +358,7 @@ def train(
     signals, source = load_signals(data, n=num_examples, seed=tcfg.seed, options=data_options)
     overrides = {**(model_config or {}), "in_channels": signals.channels, "length": signals.length, "sample_rate": signals.sample_rate}
     mcfg = build_config(model, overrides)
+    L.seed_everything(tcfg.seed, workers=True, verbose=False)  # initial weights come from the seed too
     net = build_model(model, mcfg)
     if tcfg.val_fraction > 0 and len(signals) >= 2:
         train_set, val_set = signals.split(tcfg.val_fraction, tcfg.seed)

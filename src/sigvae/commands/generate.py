@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-
 from .common import non_negative_float, non_negative_int, positive_int
 
 

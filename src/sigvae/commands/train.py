@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from .common import add_trainer_args, non_negative_float, non_negative_int, positive_int, trainer_overrides
+from .common import (
+    add_trainer_args,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    trainer_overrides,
+)
 
 
 @dataclass

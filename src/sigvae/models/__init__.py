@@ -7,7 +7,17 @@ subclass decorated with ``@register_model``, then add its import below.
 from __future__ import annotations
 
 from ..config import from_dict, replace
-from .base import MODELS, ModelConfig, ModelSpec, OptimizerSpec, Posterior, SigModel, StepOutput, register_model, register_preset
+from .base import (
+    MODELS,
+    ModelConfig,
+    ModelSpec,
+    OptimizerSpec,
+    Posterior,
+    SigModel,
+    StepOutput,
+    register_model,
+    register_preset,
+)
 
 # Each import registers its models.
 from . import vae  # noqa: E402,F401  isort: skip

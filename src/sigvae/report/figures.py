@@ -13,7 +13,8 @@ def _show(ax, feat: np.ndarray, title: str | None = None) -> None:
     f = np.asarray(feat)
     f = f[0] if f.ndim == 3 else f  # first channel
     if f.ndim == 2:
-        ax.imshow(f, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=max(1e-6, float(np.max(f))))
+        # One colour scale for every panel (features: 0 = floor, 1 = full scale) so panels compare.
+        ax.imshow(f, origin="lower", aspect="auto", cmap="magma", vmin=0.0, vmax=max(1.0, float(np.max(f))))
     else:
         ax.plot(np.asarray(f).ravel(), lw=0.6)
     ax.set_xticks([])

@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from conftest import TINY_MODEL, TINY_SYNTONE
+from sigvae.errors import ConfigError, TrainingDivergedError
+from sigvae.modelfile import load
+from sigvae.models.base import ModelConfig, SigModel, StepOutput
+from sigvae.training import TrainConfig, fit, train
+
+
+def _train(out, epochs, resume=False, model="vae"):
+    return train(
+        model, "syntone", out=out, num_examples=48, data_options=TINY_SYNTONE, model_config=TINY_MODEL,
+        train_config={"epochs": epochs, "batch_size": 16, "progress": False, "accelerator": "cpu"}, resume=resume,
+    )
+
+
+def _last_weights(run):
+    return torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+
+def test_tiny_end_to_end_training_writes_a_loadable_model(tmp_path):
+    r = _train(tmp_path / "run", 2, model="factor_vae")
+    files = {p.name for p in r.run_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "training.json", "run.json", "checkpoints", "logs"} <= files
+    assert (r.run_dir / "logs" / "metrics.csv").is_file()
+    assert len(r.history) == 2 and all("val/loss" in h and "train/loss" in h for h in r.history)
+    m = load(r.run_dir)
+    assert m.metadata["seed"] == 0 and m.metadata["factor_names"] == ["waveform", "frequency", "amplitude"]
+    assert m.metadata["best_val_loss"] == pytest.approx(min(h["val/loss"] for h in r.history))
+
+
+def test_resume_continues_the_same_run_exactly(tmp_path):
+    straight = _train(tmp_path / "a", 3)
+    _train(tmp_path / "b", 2)
+    resumed = _train(tmp_path / "b", 3, resume=True)
+    a, b = _last_weights(straight.run_dir), _last_weights(resumed.run_dir)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs after resume"
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2]
+
+
+def test_same_seed_same_weights(tmp_path):
+    a, b = _train(tmp_path / "a", 1), _train(tmp_path / "b", 1)
+    wa, wb = _last_weights(a.run_dir), _last_weights(b.run_dir)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_existing_run_is_not_overwritten_and_resume_needs_a_run(tmp_path):
+    _train(tmp_path / "a", 1)
+    with pytest.raises(ConfigError, match="already holds a run"):
+        _train(tmp_path / "a", 1)
+    with pytest.raises(ConfigError, match="cannot resume"):
+        _train(tmp_path / "nothing", 1, resume=True)
+
+
+class _Diverging(SigModel):
+    def __init__(self):
+        super().__init__(ModelConfig())
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def step(self, batch, stage):
+        loss = self.w * batch["x"].mean() * (float("nan") if stage == "train" else 1.0)
+        return StepOutput({"model": loss.squeeze()}, {"loss": loss.squeeze()})
+
+
+def test_nan_loss_stops_with_a_message(tmp_path):
+    ds = [{"x": torch.ones(1, 4)} for _ in range(8)]
+    with pytest.raises(TrainingDivergedError, match=r"loss 'model' is nan at epoch 0, batch 0"):
+        fit(_Diverging(), ds, None, TrainConfig(epochs=1, batch_size=4, progress=False, accelerator="cpu"), tmp_path / "r", loggers=False)
