@@ -227,8 +227,10 @@ def test_train_cli_on_ucr_and_tiny_benchmark(tmp_path):
     from sigvae.modelfile import load
 
     run = tmp_path / "run"
+    cfg = tmp_path / "small.yaml"
+    cfg.write_text("model_config: {width: 8, code_dim: 8, num_codes: 8, res_blocks: 1}\n")
     assert main(["train", "vqvae", "--data", "ucr:ItalyPowerDemand", "--epochs", "1", "--batch-size", "16",
-                 "--out", str(run), "--no-progress"]) == 0
+                 "--config", str(cfg), "--out", str(run), "--no-progress"]) == 0
     model = load(run)
     assert model.registry_name == "vqvae" and bool(model.quantizer.initialised)
     meta = json.loads((run / "training.json").read_text())

@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
     s.add_argument("--duration", type=float, help="seconds per clip (default 1.0)")
     s.add_argument("--sample-rate", type=positive_int)
     s.set_defaults(func=run_syntone)
+    from ..data.ucr import add_data_parser
+
+    add_data_parser(dsub)
 
 
 def run_syntone(args: argparse.Namespace) -> int:
