@@ -136,6 +136,7 @@ def test_model_step_shapes_projector_trained_and_reconstruct():
     d, f, n = m.latent_shape
     assert reps["flat"].shape == (6, d * f * n) and reps["pooled"].shape == (6, 2 * d) and reps["codes"].shape == (6, 8)
     assert torch.allclose(reps["codes"].sum(1), torch.ones(6))
+    assert torch.allclose(m.quantizer(reps["pre"].view(6, d, f, n)).quantized.flatten(1), reps["flat"])
     # The γ = 0 control has no projector and no Barlow Twins term, but the same augmented views.
     ctrl = build_model("barlow_vqvae", _tiny_cfg(gamma=0.0))
     assert ctrl.projector is None and "barlow_twins" not in ctrl.step({"x": x}, "train").logs

@@ -20,7 +20,8 @@ reconstructed; ``gamma = 0`` with ``augment`` is the control trained on the same
 
 Representations (``representations``): the flattened quantised latents z_q
 (``flat``, D·F·N' numbers, what ``embed`` returns), their mean and max over the latent
-grid (``pooled``, 2D), and the normalised histogram of code indices (``codes``, K).
+grid (``pooled``, 2D), the normalised histogram of code indices (``codes``, K), and, for
+comparison, the flattened pre-quantisation latents z_e (``pre``).
 """
 
 from __future__ import annotations
@@ -214,12 +215,18 @@ class STFTVQVAE(SigModel):
         return self.quantize(x).quantized.flatten(1)
 
     def representations(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``flat`` [B, D·F·N'], ``pooled`` (mean ‖ max over the grid) [B, 2D], ``codes`` histogram [B, K]."""
-        q = self.quantize(x)
+        """Every representation evaluation looks at, for series [B, C, T]:
+
+        ``flat`` quantised latents flattened [B, D·F·N']; ``pooled`` their mean ‖ max over the
+        grid [B, 2D]; ``codes`` the histogram of code indices [B, K]; ``pre`` the
+        pre-quantisation latents z_e flattened [B, D·F·N'] (what the quantiser discards).
+        """
+        ze = self.encode_latents(self.stft(x))
+        q = self.quantizer(ze)
         zq = q.quantized
         hist = F.one_hot(q.indices.flatten(1), self.config.num_codes).float().mean(1)
         pooled = torch.cat([zq.mean(dim=(2, 3)), zq.amax(dim=(2, 3))], dim=1)
-        return {"flat": zq.flatten(1), "pooled": pooled, "codes": hist}
+        return {"flat": zq.flatten(1), "pooled": pooled, "codes": hist, "pre": ze.flatten(1)}
 
     def code_indices(self, x: torch.Tensor) -> torch.Tensor:
         """Series → code index per latent cell, int64 [B, F, N']."""
