@@ -43,7 +43,7 @@ PROBES = ("svm", "knn1", "knn5", "knn10", "logreg")
 
 #: Model settings and training length per profile; ``tiny`` is for tests (seconds).
 PROFILES = {
-    "default": {"steps": 300, "model": {}},
+    "default": {"steps": 200, "model": {"num_codes": 256}},
     "tiny": {"steps": 3, "model": {"width": 8, "code_dim": 8, "num_codes": 8, "res_blocks": 1, "projector_dim": 16}},
 }
 
