@@ -20,15 +20,14 @@ def add_parser(sub) -> None:
     s.add_argument("--duration", type=float, help="seconds per clip (default 1.0)")
     s.add_argument("--sample-rate", type=positive_int)
     s.set_defaults(func=run_syntone)
-    from ..data.simvowels import add_data_parser
-
-    add_data_parser(dsub)
-    from .unmix import add_mixture_data_parser  # issue 6: mixtures with ground truth
-
-    add_mixture_data_parser(dsub)
+    # Each data family registers its own `sigvae data NAME` subcommand.
     from ..data.demo_tracks import add_data_parser as add_demo_tracks
+    from ..data.simvowels import add_data_parser as add_simvowels
+    from ..data.ucr import add_data_parser as add_ucr
+    from .unmix import add_mixture_data_parser
 
-    add_demo_tracks(dsub)
+    for add in (add_simvowels, add_mixture_data_parser, add_demo_tracks, add_ucr):
+        add(dsub)
 
 
 def run_syntone(args: argparse.Namespace) -> int:

@@ -47,8 +47,13 @@ def load_signals(spec: str, n: int = 2000, seed: int = 0, options: dict | None =
     """Resolve a data spec to (signals, ground-truth source or None).
 
     ``spec``: a built-in source name (``n`` examples drawn from ``seed``), a ``.npz``
-    file, or a folder of audio files (with an optional ``factors.csv``).
+    file, a folder of audio files (with an optional ``factors.csv``), or ``ucr:NAME``
+    (a UCR/UEA training split, the class as factor; see :mod:`sigvae.data.ucr`).
     """
+    if spec.lower().startswith("ucr:"):
+        from .ucr import load_ucr_signals
+
+        return load_ucr_signals(spec, options), None
     if spec in SOURCES:
         source = make_source(spec, options)
         return source.signal_set(n, seed), source

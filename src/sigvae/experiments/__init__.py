@@ -13,4 +13,5 @@ TASKS: dict[str, str] = {
     "decvae": "sigvae.experiments.decvae",
     "separation": "sigvae.experiments.separation",
     "separation-spectrogram": "sigvae.experiments.spectrogram_separation",
+    "ucr": "sigvae.experiments.ucr",
 }

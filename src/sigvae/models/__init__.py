@@ -25,6 +25,7 @@ from . import factorvae  # noqa: E402,F401  isort: skip
 from . import decvae  # noqa: E402,F401  isort: skip
 from . import bss_vae  # noqa: E402,F401  isort: skip
 from . import separator  # noqa: E402,F401  isort: skip
+from . import vqvae  # noqa: E402,F401  isort: skip
 
 
 def build_config(name: str, overrides: dict | None = None) -> ModelConfig:

@@ -1,0 +1,99 @@
+"""Probes of a representation's class information: classifiers fitted on train, scored on test.
+
+All functions take NumPy feature matrices [N, D] and integer labels [N]; features are
+standardised with the *training* mean and standard deviation before any classifier sees
+them (constant training features are left unscaled), so test data never informs a fit.
+
+- :func:`probe_accuracies`: linear SVM (libsvm, C = 1), k-NN (Euclidean, k = 1, 5, 10;
+  k is capped at the number of training examples) and multinomial logistic regression;
+- :func:`nearest_neighbour_accuracy`: the raw-series 1-NN Euclidean baseline (no scaling);
+- :func:`kmeans_scores`: k-means with as many clusters as classes → silhouette of the
+  clustering, adjusted Rand index and normalised mutual information against the labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+
+
+def _check(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray):
+    xtr = np.asarray(x_train, dtype=np.float64).reshape(len(x_train), -1)
+    xte = np.asarray(x_test, dtype=np.float64).reshape(len(x_test), -1)
+    ytr, yte = np.asarray(y_train).ravel(), np.asarray(y_test).ravel()
+    if xtr.shape[0] != ytr.shape[0] or xte.shape[0] != yte.shape[0]:
+        raise DataError(f"features and labels disagree: train {xtr.shape[0]} vs {ytr.shape[0]}, test {xte.shape[0]} vs {yte.shape[0]}")
+    if xtr.shape[1] != xte.shape[1]:
+        raise DataError(f"train has {xtr.shape[1]} features, test {xte.shape[1]}; they must match")
+    if not (np.isfinite(xtr).all() and np.isfinite(xte).all()):
+        raise DataError("features contain NaN or inf")
+    if len(np.unique(ytr)) < 2:
+        raise DataError("training labels hold a single class; a classifier cannot be fitted")
+    return xtr, ytr, xte, yte
+
+
+def standardise(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale both by the training mean and std per feature → (train, test), float64."""
+    mu = x_train.mean(0)
+    sd = x_train.std(0)
+    sd = np.where(sd > 1e-12, sd, 1.0)
+    return (x_train - mu) / sd, (x_test - mu) / sd
+
+
+def probe_accuracies(
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+    ks: tuple[int, ...] = (1, 5, 10), seed: int = 0,
+) -> dict[str, float]:
+    """Test accuracy (0–1) of ``svm``, ``knn<k>`` for each k, and ``logreg``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+
+    xtr, ytr, xte, yte = _check(x_train, y_train, x_test, y_test)
+    xtr, xte = standardise(xtr, xte)
+    out: dict[str, float] = {}
+    svm = SVC(kernel="linear", C=1.0).fit(xtr, ytr)
+    out["svm"] = float((svm.predict(xte) == yte).mean())
+    for k in ks:
+        knn = KNeighborsClassifier(n_neighbors=min(int(k), len(ytr))).fit(xtr, ytr)
+        out[f"knn{k}"] = float((knn.predict(xte) == yte).mean())
+    lr = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(xtr, ytr)
+    out["logreg"] = float((lr.predict(xte) == yte).mean())
+    return out
+
+
+def nearest_neighbour_accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> float:
+    """1-NN with Euclidean distance on the features as given (no scaling): test accuracy."""
+    xtr, ytr, xte, yte = _check(x_train, y_train, x_test, y_test)
+    d = (xte**2).sum(1)[:, None] - 2 * xte @ xtr.T + (xtr**2).sum(1)[None, :]
+    return float((ytr[d.argmin(1)] == yte).mean())
+
+
+def kmeans_scores(x: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """k-means (k = number of classes, 10 restarts) on standardised ``x`` [N, D].
+
+    Returns ``silhouette`` (−1…1, of the k-means clustering), ``ari`` and ``nmi``
+    (agreement of the clusters with the labels ``y``).
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
+
+    a = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    labels = np.asarray(y).ravel()
+    if a.shape[0] != labels.shape[0]:
+        raise DataError(f"{a.shape[0]} feature rows for {labels.shape[0]} labels")
+    k = len(np.unique(labels))
+    if k < 2 or a.shape[0] <= k:
+        raise DataError(f"k-means needs at least 2 classes and more examples than classes (got {k} classes, {a.shape[0]} examples)")
+    a, _ = standardise(a, a)
+    clusters = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(a)
+    sil = float(silhouette_score(a, clusters)) if len(np.unique(clusters)) > 1 else 0.0
+    return {
+        "silhouette": sil,
+        "ari": float(adjusted_rand_score(labels, clusters)),
+        "nmi": float(normalized_mutual_info_score(labels, clusters)),
+    }
+
+
+__all__ = ["probe_accuracies", "nearest_neighbour_accuracy", "kmeans_scores", "standardise"]

@@ -1,0 +1,254 @@
+"""Issue 8: the vector quantiser, the STFT VQ-VAE, Barlow Twins, UCR data and the benchmark."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sigvae.errors import DataError
+
+
+# --- vector quantiser ---------------------------------------------------------------------
+def test_quantizer_returns_nearest_code_and_passes_gradients():
+    from sigvae.nn.quantize import VectorQuantizer
+
+    torch.manual_seed(0)
+    vq = VectorQuantizer(num_codes=6, dim=3, dead_threshold=0.0)
+    codes = torch.randn(6, 3)
+    vq.codebook.copy_(codes)
+    z = torch.randn(4, 3, 5, requires_grad=True)  # [B, D, T]
+    out = vq(z)
+    flat = z.detach().movedim(1, -1).reshape(-1, 3)
+    brute = torch.cdist(flat, codes).argmin(1).reshape(4, 5)
+    assert torch.equal(out.indices, brute)
+    assert torch.allclose(out.quantized.detach(), codes[brute].movedim(-1, 1), atol=1e-6)
+    # Straight-through: d(sum(w * q)) / dz = w, exactly.
+    w = torch.randn_like(z)
+    (w * out.quantized).sum().backward()
+    assert torch.allclose(z.grad, w)
+    # Commitment pulls the encoder towards its codes.
+    z2 = z.detach().clone().requires_grad_(True)
+    vq(z2).commitment.backward()
+    expected = 2 * (z2.detach() - codes[brute].movedim(-1, 1)) / z2.numel()
+    assert torch.allclose(z2.grad, expected, atol=1e-6)
+    assert 1.0 <= float(out.perplexity) <= 6.0
+
+
+def test_quantizer_ema_update_moves_codes_and_restarts_dead_ones():
+    from sigvae.nn.quantize import VectorQuantizer
+
+    torch.manual_seed(0)
+    vq = VectorQuantizer(num_codes=4, dim=2, decay=0.5, dead_threshold=0.5)
+    vq.codebook.copy_(torch.tensor([[0.0, 0.0], [10.0, 10.0], [50.0, 50.0], [-50.0, 50.0]]))
+    vq.ema_sum.copy_(vq.codebook)
+    vq.initialised.fill_(True)
+    z = torch.tensor([[1.0, 1.0], [1.0, 1.0], [9.0, 9.0]]).t()[None]  # [1, 2, 3]
+    before = vq.codebook.clone()
+    vq(z, update=False)
+    assert torch.equal(vq.codebook, before)  # no update unless asked
+    out = vq(z, update=True)
+    # Code 0 saw two vectors at (1, 1): EMA sum 0.5*0 + 0.5*(2, 2); count 0.5*1 + 0.5*2 = 1.5.
+    assert vq.ema_count[0] == pytest.approx(1.5)
+    assert torch.allclose(vq.ema_sum[0], torch.tensor([1.0, 1.0]))
+    # Codes 2 and 3 were unused: count 0.5 * 1 = 0.5 is not below 0.5; after a second update they are.
+    out = vq(z, update=True)
+    assert float(out.restarts) == 2.0
+    restarted = vq.codebook[2:]
+    assert all(any(torch.allclose(r, v) for v in z[0].t()) for r in restarted)
+
+
+def test_quantizer_update_is_reproducible_under_seeding():
+    from sigvae.nn.quantize import VectorQuantizer
+
+    results = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        vq = VectorQuantizer(8, 4, dead_threshold=0.5)
+        for s in range(3):
+            torch.manual_seed(100 + s)
+            vq(torch.randn(2, 4, 7), update=True)
+        results.append(vq.codebook.clone())
+    assert torch.equal(results[0], results[1])
+
+
+# --- STFT and the model ---------------------------------------------------------------------
+@pytest.mark.parametrize("window,n_fft,hop", [("rect", 8, 2), ("hann", 16, 4), ("rect", 6, 3)])
+def test_stft_inverse_round_trip(window, n_fft, hop):
+    from sigvae.models.vqvae import STFT
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 2, 101)
+    st = STFT(n_fft, hop, window, 101)
+    u = st(x)
+    assert u.shape[:3] == (3, 4, n_fft // 2 + 1)
+    assert torch.allclose(st.inverse(u), x, atol=1e-5)
+
+
+def test_barlow_twins_loss_zero_for_identical_whitened_views_positive_otherwise():
+    from sigvae.models.vqvae import barlow_twins_loss
+
+    torch.manual_seed(0)
+    b, p = 64, 8
+    a = torch.randn(b, p, dtype=torch.float64)
+    a = a - a.mean(0)
+    q, _ = torch.linalg.qr(a)  # orthonormal, zero-mean columns
+    white = q * b**0.5  # covariance exactly I
+    assert float(barlow_twins_loss(white, white)) == pytest.approx(0.0, abs=1e-10)
+    assert float(barlow_twins_loss(white, white.clone() * 3 + 1)) == pytest.approx(0.0, abs=1e-10)  # batch-standardised
+    noisy = white + 0.5 * torch.randn(b, p, dtype=torch.float64)
+    assert float(barlow_twins_loss(white, noisy)) > 0.01
+    correlated = torch.randn(b, p, dtype=torch.float64)
+    correlated[:, 1] = correlated[:, 0]  # identical views but not decorrelated: off-diagonal term
+    assert float(barlow_twins_loss(correlated, correlated)) > 0.0
+
+
+def _tiny_cfg(**kw):
+    base = {"length": 40, "in_channels": 1, "sample_rate": 1, "width": 8, "code_dim": 4, "num_codes": 8,
+            "res_blocks": 1, "projector_dim": 8}
+    return {**base, **kw}
+
+
+def test_model_step_shapes_projector_trained_and_reconstruct():
+    from sigvae.models import build_model
+
+    torch.manual_seed(0)
+    m = build_model("barlow_vqvae", _tiny_cfg())
+    assert m.config.gamma > 0 and m.config.augment
+    x = torch.randn(6, 1, 40)
+    out = m.step({"x": x}, "train")
+    assert set(out.losses) == {"model"}
+    for k in ("time_mse", "stft_mse", "commitment", "perplexity", "usage", "barlow_twins", "restarts"):
+        assert k in out.logs
+    out.losses["model"].backward()
+    spec_params = {id(p) for s in m.optimizer_specs() for p in s.params}
+    proj = list(m.projector.parameters())
+    assert all(id(p) in spec_params for p in proj)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in proj)
+    assert m.encoder[0].weight.grad.abs().sum() > 0  # gradients reach the encoder through the quantiser
+    assert all(id(b) not in spec_params for b in m.buffers())  # codebook is EMA-only
+    m.eval()
+    with torch.no_grad():
+        assert m.reconstruct(x).shape == x.shape
+        reps = m.representations(x)
+    d, f, n = m.latent_shape
+    assert reps["flat"].shape == (6, d * f * n) and reps["pooled"].shape == (6, 2 * d) and reps["codes"].shape == (6, 8)
+    assert torch.allclose(reps["codes"].sum(1), torch.ones(6))
+    assert torch.allclose(m.quantizer(reps["pre"].view(6, d, f, n)).quantized.flatten(1), reps["flat"])
+    # The γ = 0 control has no projector and no Barlow Twins term, but the same augmented views.
+    ctrl = build_model("barlow_vqvae", _tiny_cfg(gamma=0.0))
+    assert ctrl.projector is None and "barlow_twins" not in ctrl.step({"x": x}, "train").logs
+
+
+# --- UCR data --------------------------------------------------------------------------------
+def _write_tsv(folder, name, rows_train, rows_test):
+    d = folder / name
+    d.mkdir(parents=True)
+    for split, rows in (("TRAIN", rows_train), ("TEST", rows_test)):
+        (d / f"{name}_{split}.tsv").write_text("\n".join("\t".join(str(v) for v in r) for r in rows) + "\n")
+    return folder
+
+
+def test_ucr_tsv_parsing_normalisation_and_unequal_lengths(tmp_path):
+    from sigvae.data.ucr import load_ucr, read_ucr_tsv
+
+    train = [[2, 1.0, 2.0, 3.0, 4.0], [1, 0.0, 0.0, 1.0, "NaN"], [2, 4.0, 3.0, 2.0, 1.0]]
+    test = [["1.0", 1.0, 1.0, 1.0, 1.0], [2, 0.0, 2.0, "NaN", "NaN"]]
+    folder = _write_tsv(tmp_path, "Toy", train, test)
+    series, labels = read_ucr_tsv(folder / "Toy" / "Toy_TRAIN.tsv")
+    assert [s.shape for s in series] == [(1, 4), (1, 3), (1, 4)]  # trailing NaN padding dropped
+    assert labels.tolist() == ["2", "1", "2"]
+    d = load_ucr("Toy", folder)
+    assert d.classes == ["1", "2"] and d.y_train.tolist() == [1, 0, 1] and d.y_test.tolist() == [0, 1]
+    assert d.x_train.shape == (3, 1, 4) and d.x_test.shape == (2, 1, 4)
+    assert d.lengths_train.tolist() == [4, 3, 4] and d.lengths_test.tolist() == [4, 2]
+    # The 3-sample series [0, 0, 1] is stretched to 4 samples over its own support.
+    raw_short = np.interp(np.linspace(0, 1, 4), np.linspace(0, 1, 3), [0.0, 0.0, 1.0])
+    raw_train = np.array([[1, 2, 3, 4], raw_short, [4, 3, 2, 1]])
+    mu, sd = raw_train.mean(), raw_train.std()
+    assert np.allclose(d.x_train[:, 0], (raw_train - mu) / sd, atol=1e-6)
+    assert np.allclose(d.x_test[0, 0], (1.0 - mu) / sd, atol=1e-6)  # training statistics on test
+    assert np.allclose(d.x_test[1, 0], (np.array([0.0, 2 / 3, 4 / 3, 2.0]) - mu) / sd, atol=1e-6)
+    s = d.signal_set("test")
+    assert s.factor_names == ["class"] and s.factors[:, 0].tolist() == [0, 1]
+
+
+def test_ucr_errors(tmp_path):
+    from sigvae.data.ucr import load_ucr, read_ucr_tsv
+
+    with pytest.raises(DataError, match="does not ship with aeon"):
+        load_ucr("NoSuchSet")
+    with pytest.raises(DataError, match="UCR archive layout"):
+        load_ucr("Toy", tmp_path)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("1\tx\t2\n")
+    with pytest.raises(DataError, match="bad.tsv:1"):
+        read_ucr_tsv(bad)
+    folder = _write_tsv(tmp_path / "u", "Toy", [[1, 1, 2], [2, 2, 1]], [[3, 1, 1]])
+    with pytest.raises(DataError, match="never occurs"):
+        load_ucr("Toy", folder)
+
+
+def test_shipped_gunpoint_loads_offline():
+    from sigvae.data import load_signals
+    from sigvae.data.ucr import load_ucr
+
+    d = load_ucr("gunpoint")
+    assert d.name == "GunPoint" and d.x_train.shape == (50, 1, 150) and d.x_test.shape == (150, 1, 150)
+    assert abs(float(d.x_train.mean())) < 1e-5 and abs(float(d.x_train.std()) - 1) < 1e-4
+    s, src = load_signals("ucr:GunPoint", options={"split": "test"})
+    assert src is None and len(s) == 150 and s.factor_sizes == [2]
+
+
+def test_probes_on_separable_data():
+    from sigvae.metrics import kmeans_scores, nearest_neighbour_accuracy, probe_accuracies
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 20)
+    centres = rng.normal(size=(3, 5)) * 10
+    x = centres[y] + rng.normal(size=(60, 5))
+    acc = probe_accuracies(x[::2], y[::2], x[1::2], y[1::2])
+    assert set(acc) == {"svm", "knn1", "knn5", "knn10", "logreg"}
+    assert min(acc.values()) == 1.0
+    assert nearest_neighbour_accuracy(x[::2], y[::2], x[1::2], y[1::2]) == 1.0
+    km = kmeans_scores(x, y)
+    assert km["ari"] == pytest.approx(1.0) and km["silhouette"] > 0.5
+    shuffled = probe_accuracies(x[::2], rng.permutation(y[::2]), x[1::2], y[1::2])
+    assert shuffled["svm"] < 0.9
+    with pytest.raises(DataError):
+        probe_accuracies(x[:4], y[:3], x, y)
+
+
+# --- end to end ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_train_cli_on_ucr_and_tiny_benchmark(tmp_path):
+    from sigvae.cli import main
+    from sigvae.modelfile import load
+
+    run = tmp_path / "run"
+    cfg = tmp_path / "small.yaml"
+    cfg.write_text("model_config: {width: 8, code_dim: 8, num_codes: 8, res_blocks: 1}\n")
+    assert main(["train", "vqvae", "--data", "ucr:ItalyPowerDemand", "--epochs", "1", "--batch-size", "16",
+                 "--config", str(cfg), "--out", str(run), "--no-progress"]) == 0
+    model = load(run)
+    assert model.registry_name == "vqvae" and bool(model.quantizer.initialised)
+    meta = json.loads((run / "training.json").read_text())
+    assert meta["factor_names"] == ["class"]
+
+    folder = _write_tsv(tmp_path / "archive", "Toy",
+                        [[i % 2, *np.sin(np.arange(32) * (0.2 + 0.3 * (i % 2)) + i)] for i in range(12)],
+                        [[i % 2, *np.sin(np.arange(32) * (0.2 + 0.3 * (i % 2)) + 0.5 * i)] for i in range(10)])
+    out = tmp_path / "bench"
+    assert main(["benchmark", "ucr", "--profile", "tiny", "--datasets", "Toy", "--data-dir", str(folder),
+                 "--gamma", "0,1", "--seeds", "1", "--out", str(out), "--no-progress", "--no-minirocket"]) == 0
+    rows = json.loads((out / "results.json").read_text())
+    models = {r["model"] for r in rows}
+    assert {"1nn_euclidean", "bt_vqvae_g0", "bt_vqvae_g1"} <= models
+    metrics = {r["metric"] for r in rows if r["model"] == "bt_vqvae_g1"}
+    assert {"svm_flat", "knn1_flat", "logreg_pooled", "silhouette_flat", "perplexity"} <= metrics
+    assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"].startswith(("svm", "knn", "logreg")))
+    assert (out / "report.html").is_file() and (out / "results.csv").is_file()
+    assert any((out / "figures").glob("*.png"))
+    assert main(["benchmark", "ucr", "--datasets", "Nope", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
