@@ -64,6 +64,38 @@ def test_flags_override_config_and_resume(tmp_path, cfg_file):
     assert json.loads((out / "training.json").read_text())["epochs_completed"] == 2
 
 
+def test_init_from_fine_tunes_a_trained_model(run_dir, tmp_path, capsys):
+    import torch
+
+    import sigvae
+
+    start = sigvae.load(run_dir)
+    ft = tmp_path / "ft"
+    # New data (another seed), the same shape: the model name and config come from the folder.
+    assert main(["train", "--init-from", str(run_dir), "--data", "syntone", "--num-examples", "32",
+                 "--duration", "0.1", "--seed", "5", "--epochs", "1", "--batch-size", "16",
+                 "--out", str(ft), "--no-progress"]) == 0
+    tuned = sigvae.load(ft)
+    assert tuned.registry_name == "beta_vae" and tuned.metadata["init_from"] == str(run_dir)
+    assert to_dict_equal(tuned.config, start.config)
+    # Training moved the weights away from the starting point, not from a fresh init.
+    first = next(iter(start.state_dict()))
+    assert not torch.equal(tuned.state_dict()[first], start.state_dict()[first])
+    # A model of another kind, or data of another shape, is refused with one line.
+    assert main(["train", "vae", "--init-from", str(run_dir), "--out", str(tmp_path / "x")]) == 2
+    assert "holds a 'beta_vae' model" in capsys.readouterr().err
+    assert main(["train", "--init-from", str(run_dir), "--duration", "0.2", "--num-examples", "32",
+                 "--out", str(tmp_path / "y"), "--no-progress"]) == 2
+    assert "has shape" in capsys.readouterr().err
+    assert not (tmp_path / "y" / "model.safetensors").exists()
+
+
+def to_dict_equal(a, b) -> bool:
+    from sigvae.config import to_dict
+
+    return to_dict(a) == to_dict(b)
+
+
 def test_data_syntone_export(tmp_path):
     out = tmp_path / "s.npz"
     assert main(["data", "syntone", "--out", str(out), "--n", "5", "--duration", "0.05"]) == 0

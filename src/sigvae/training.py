@@ -330,6 +330,7 @@ def train(
     data_options: dict | None = None,
     resume: bool = False,
     callbacks: list[L.Callback] | None = None,
+    init_from: str | os.PathLike | None = None,
 ) -> FitResult:
     """Train registered model ``model`` on ``data`` and return the :class:`FitResult`.
 
@@ -337,9 +338,17 @@ def train(
     seed), an ``.npz`` or a folder of audio files. ``out``: the run folder (default
     ``runs/<model>-seed<seed>``). With ``resume``, the settings saved in
     ``out/run.json`` are used and only ``train_config['epochs']`` may change.
+
+    ``init_from``: a trained model folder to fine-tune. Its config and weights are the
+    starting point (``model`` may be empty or must name the same model; ``model_config``
+    may change only settings that keep the weights' shapes, such as ``beta``); the
+    data's shape must match what the model was trained on.
     """
     from .data import SignalDataset, load_signals
 
+    init_state = None
+    if init_from is not None and not resume:
+        model, model_config, init_state = _init_from(init_from, model, model_config)
     tcfg = train_config if isinstance(train_config, TrainConfig) else from_dict(TrainConfig, train_config or {}, where="training")
     run_dir = Path(os.environ.get(RUN_DIR_ENV) or out or f"runs/{model}-seed{tcfg.seed}")
     run_file = run_dir / RUN_FILE
@@ -348,6 +357,7 @@ def train(
             raise ConfigError(f"{run_dir}: cannot resume, no {RUN_FILE} (was this folder made by 'sigvae train'?)")
         saved = json.loads(run_file.read_text())
         model, data, num_examples = saved["model"], saved["data"], saved["num_examples"]
+        init_from = saved.get("init_from")  # the checkpoint, not the folder, restores the weights
         data_options, model_config = saved.get("data_options"), saved["model_config"]
         epochs = tcfg.epochs if isinstance(train_config, TrainConfig) or (train_config or {}).get("epochs") else None
         tcfg = from_dict(TrainConfig, saved["train_config"], where="training")
@@ -380,21 +390,47 @@ def train(
         }
     L.seed_everything(tcfg.seed, workers=True, verbose=False)  # initial weights come from the seed too
     net = build_model(model, mcfg)
+    if init_state is not None:
+        _load_init_weights(net, init_state, init_from)
     if is_global_zero():
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_file, {
             "model": net.registry_name, "data": str(data), "num_examples": num_examples,
             "data_options": data_options, "model_config": to_dict(mcfg), "train_config": to_dict(tcfg),
+            "init_from": None if init_from is None else str(init_from),
         })
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
     try:
         return fit(
             net, train_ds, val_ds, tcfg, run_dir, resume=resume, callbacks=callbacks,
-            metadata={"model": net.registry_name, "data": str(data), "seed": tcfg.seed, **data_meta, "data_options": data_options},
+            metadata={"model": net.registry_name, "data": str(data), "seed": tcfg.seed, **data_meta, "data_options": data_options,
+                      "init_from": None if init_from is None else str(init_from)},
         )
     finally:
         if is_global_zero():
             os.environ.pop(RUN_DIR_ENV, None)
+
+
+def _init_from(folder, model: str, model_config: dict | None) -> tuple[str, dict, dict]:
+    """(model name, model config, weights) of the trained model folder to fine-tune from."""
+    from .modelfile import load
+
+    trained = load(folder)
+    name = trained.registry_name
+    if model and MODELS.get(model).name != name:
+        raise ConfigError(f"--init-from {folder} holds a {name!r} model, not {model!r}")
+    return name, {**to_dict(trained.config), **(model_config or {})}, trained.state_dict()
+
+
+def _load_init_weights(net: SigModel, state: dict, folder) -> None:
+    """Copy fine-tuning start weights into ``net``; a shape change is a clear error."""
+    own = net.state_dict()
+    for k, v in state.items():
+        if k in own and own[k].shape != v.shape:
+            raise ConfigError(
+                f"--init-from {folder}: weight {k!r} has shape {tuple(v.shape)} but the model for this data "
+                f"needs {tuple(own[k].shape)} (the new data's length, channels or the changed settings differ)")
+    net.load_state_dict(state, strict=True)
 
 
 __all__ = ["TrainConfig", "fit", "train", "FitResult", "SigLightningModule", "EpochShuffleSampler", "is_global_zero"]

@@ -49,6 +49,7 @@ def add_parser(sub) -> None:
     p.add_argument("--val-fraction", type=float)
     p.add_argument("--early-stopping", type=non_negative_int, metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--init-from", metavar="RUN", help="fine-tune: start from the config and weights of this trained model folder")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_trainer_args(p)
     p.set_defaults(func=run_train)
@@ -70,8 +71,10 @@ def run_train(args: argparse.Namespace) -> int:
 
     file = from_dict(TrainFile, load_config_file(args.config), where=args.config) if args.config else TrainFile()
     model = args.model or file.model
-    if not model and not args.resume:
+    if not model and not args.resume and not args.init_from:
         raise ConfigError("name a model: 'sigvae train MODEL' (see 'sigvae models') or 'model:' in --config")
+    if args.init_from and args.resume:
+        raise ConfigError("--init-from starts a new run; --resume continues one: pass only one of them")
     model_cfg = dict(file.model_config)
     for flag, key in (("latent_dim", "latent_dim"), ("beta", "beta")):
         if getattr(args, flag) is not None:
@@ -92,7 +95,7 @@ def run_train(args: argparse.Namespace) -> int:
     result = train(
         model or "", args.data or file.data or "syntone", out=args.out, model_config=model_cfg,
         train_config=training, num_examples=args.num_examples or file.num_examples or 2000,
-        data_options=data_options or None, resume=args.resume,
+        data_options=data_options or None, resume=args.resume, init_from=args.init_from,
     )
     if is_global_zero():
         best = "n/a" if result.best_val_loss is None else f"{result.best_val_loss:.4g}"
