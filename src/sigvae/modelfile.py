@@ -18,7 +18,7 @@ import torch
 from . import __version__
 from .config import to_dict
 from .errors import ConfigError, ModelFileError
-from .io import atomic_path, write_json
+from .io import _umask, atomic_path, write_json
 from .models import MODELS, SigModel, build_model
 
 FORMAT = "sigvae-model"
@@ -124,4 +124,6 @@ def new_run_dir(parent: str | os.PathLike, prefix: str) -> Path:
     """Create and return a fresh, uniquely named folder under ``parent``."""
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=parent))
+    run = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=parent))
+    os.chmod(run, 0o777 & ~_umask())  # mkdtemp's 0700 would hide results from colleagues
+    return run
