@@ -54,10 +54,16 @@ def run_separate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..data.tracks import read_audio, resample
-    from ..errors import DataError, NotSupportedError
+    from ..errors import ConfigError, DataError, NotSupportedError
     from ..io import staged_dir, write_json, write_wav
     from ..modelfile import load
 
+    # Check the chunking before any work: a file shorter than one chunk would otherwise
+    # never reach the chunk planner's own check.
+    if not args.chunk_seconds > 0:
+        raise ConfigError(f"--chunk-seconds must be > 0, got {args.chunk_seconds}")
+    if args.overlap_seconds >= args.chunk_seconds:
+        raise ConfigError(f"--overlap-seconds ({args.overlap_seconds}) must be less than --chunk-seconds ({args.chunk_seconds})")
     model = load(args.run)
     if not hasattr(model, "separate"):
         raise NotSupportedError(f"{args.run}: model {model.registry_name!r} does not separate sources; "

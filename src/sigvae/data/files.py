@@ -23,6 +23,10 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file does not exist")
+    # np.load falls back to unpickling anything that is not a zip or .npy (refused below
+    # with a misleading message), so name a non-zip file for what it is first.
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a readable .npz file (expected a zip archive of .npy arrays)")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
