@@ -42,7 +42,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
+        try:
+            yield tmp_path
+        except OSError as e:
+            if e.filename is None and e.errno is not None:  # name the file the user will look for
+                raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+            raise
         # mkstemp makes the file 0600 (private); a result file should get the usual
         # permissions, as if written with open(), so colleagues and tools can read it.
         os.chmod(tmp_path, _default_mode())

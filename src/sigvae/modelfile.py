@@ -45,12 +45,14 @@ def save_model(model: SigModel, folder: str | os.PathLike, metadata: dict[str, A
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         st_save(model, str(tmp), metadata={"format": FORMAT})
+    if metadata is not None:
+        write_json(folder / META_FILE, {**metadata, "environment": environment()})
+    # config.json goes last: a new folder without it is "not a sigvae model folder", so a
+    # run killed between the files never leaves a folder that loads with missing parts.
     write_json(folder / CONFIG_FILE, {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "model": model.registry_name, "config": to_dict(model.config),
     })
-    if metadata is not None:
-        write_json(folder / META_FILE, {**metadata, "environment": environment()})
     return folder
 
 

@@ -218,15 +218,16 @@ def atomic_checkpoint_io():
                 return super().save_checkpoint(checkpoint, path, storage_options)
             buf = io.BytesIO()
             torch.save(checkpoint, buf)
+            replacing = Path(path).name == "last.ckpt" and Path(path).exists()
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as f:
                     f.write(buf.getbuffer())
                     f.flush()
                     os.fsync(f.fileno())
                 hook = os.environ.get("SIGVAE_TEST_PAUSE_IN_CHECKPOINT")
-                if hook:  # tests: hold the half-done write open so a SIGKILL lands inside it
+                if hook and replacing:  # tests only: pause between write and rename so a SIGKILL lands there
                     open(hook, "w").close()
-                    time.sleep(30)
+                    time.sleep(60)
 
     return AtomicCheckpointIO()
 
