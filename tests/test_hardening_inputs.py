@@ -239,6 +239,23 @@ CLI_CASES = {
     "data-mixture-fewer-sensors": lambda tmp, f: (
         ["data", "mixture", "periodic", "--sources", "3", "--sensors", "2", "--out", "OUT.npz"], ["sensors", "3"]),
     "unmix-absurd-length": lambda tmp, f: (["unmix", "periodic:length=100000000000", "--out", "OUT"], ["too large"]),
+    "data-ucr-unknown-dataset": lambda tmp, f: (["data", "ucr", "NoSuchSet", "--out", "OUT.npz"], ["NoSuchSet", "does not ship"]),
+    "data-simvowels-zero-n": lambda tmp, f: (["data", "simvowels", "--n", "0", "--out", "OUT.npz"], ["--n", "0"]),
+    "data-demo-tracks-unknown-flag": lambda tmp, f: (["data", "demo-tracks", "--tracks", "0", "--out", "OUT"],
+                                                     ["unrecognized arguments", "--tracks"]),
+    # ---- benchmarks (names and settings are checked before any training)
+    "benchmark-separation-unknown-method": lambda tmp, f: (
+        ["benchmark", "separation", "--methods", "magic", "--out", "OUT"], ["unknown method 'magic'", "fastica"]),
+    "benchmark-separation-unknown-condition": lambda tmp, f: (
+        ["benchmark", "separation", "--conditions", "nope", "--out", "OUT"], ["unknown condition 'nope'"]),
+    "benchmark-syntone-config-unknown-key": lambda tmp, f: (
+        ["benchmark", "syntone", "--config", str(_yaml(tmp, "modls: [vae]\n")), "--out", "OUT"], ["cfg.yaml", "unknown key 'modls'"]),
+    "benchmark-ucr-unknown-dataset": lambda tmp, f: (
+        ["benchmark", "ucr", "--datasets", "NoSuchSet", "--out", "OUT"], ["NoSuchSet"]),
+    "benchmark-decvae-bad-profile": lambda tmp, f: (
+        ["benchmark", "decvae", "--profile", "nope", "--out", "OUT"], ["--profile", "invalid choice: 'nope'"]),
+    "benchmark-spectrogram-unknown-method": lambda tmp, f: (
+        ["benchmark", "separation-spectrogram", "--methods", "magic", "--out", "OUT"], ["unknown method 'magic'"]),
     "data-syntone-absurd-duration": lambda tmp, f: (
         ["data", "syntone", "--n", "100000", "--duration", "100000", "--out", "OUT.npz"], ["too large"]),
 }

@@ -249,10 +249,13 @@ def _raw_to_wav(raw, wav, channels: int, sample_rate: int, peak: float, block: i
     import numpy as np
     import soundfile as sf
 
-    data = np.memmap(raw, dtype=np.float32, mode="r").reshape(-1, channels) if os.path.getsize(raw) else np.zeros((0, channels), np.float32)
-    with sf.SoundFile(str(wav), "w", int(sample_rate), channels, subtype="PCM_16", format="WAV") as out:
-        for i in range(0, len(data), block):
-            part = np.asarray(data[i:i + block])
+    # Plain block reads, not np.memmap: pages of a memory map stay in the process's
+    # resident set, which would grow with the recording's length.
+    with open(raw, "rb") as src, sf.SoundFile(str(wav), "w", int(sample_rate), channels, subtype="PCM_16", format="WAV") as out:
+        while True:
+            part = np.fromfile(src, dtype=np.float32, count=block * channels)
+            if not part.size:
+                break
+            part = part.reshape(-1, channels)
             out.write(part / peak if peak > 1.0 else part)
-    del data
     os.unlink(raw)
