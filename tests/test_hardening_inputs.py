@@ -396,8 +396,9 @@ _dtypes = st.sampled_from(["float32", "float64", "int16", "int64", "bool", "comp
 def test_random_npz_contents_load_or_raise_data_error(tmp_path, shape, dtype, fill, factor_shape, factor_dtype, sample_rate):
     from sigvae.data import load_npz
 
-    arrays = {"signals": np.full(shape, fill).astype(dtype) if dtype != "U3" else np.full(shape, "a"),
-              "sample_rate": np.array(sample_rate)}
+    with np.errstate(invalid="ignore"):  # NaN/inf cast to integers on purpose
+        arrays = {"signals": np.full(shape, fill).astype(dtype) if dtype != "U3" else np.full(shape, "a"),
+                  "sample_rate": np.array(sample_rate)}
     if factor_shape is not None:
         arrays["factors"] = np.ones(factor_shape).astype(factor_dtype) if factor_dtype != "U3" else np.full(factor_shape, "b")
     path = _write_npz(tmp_path / "x.npz", **arrays)
