@@ -76,3 +76,20 @@ def test_cli_streaming_matches_in_memory_separation(channels, separator, tmp_pat
         want, _ = sf.read(tmp_path / f"ref_{name}.wav", dtype="int16", always_2d=True)
         assert got.shape == want.shape == (len(t), channels)
         assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
+def test_read_input_reads_only_the_clips_it_returns(tmp_path):
+    """embed/reconstruct of a long file: the first clips equal those cut from the whole file."""
+    from conftest import TINY_MODEL
+    from sigvae.inference import fit_to_model, read_input
+    from sigvae.models import build_model
+
+    model = build_model("vae", {**TINY_MODEL, "length": 800, "sample_rate": SR})
+    t = np.arange(6 * 16000) / 16000  # 6 s at 16 kHz: resampled to the model's 8 kHz
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) * np.sin(2 * np.pi * 0.5 * t)).astype(np.float32)
+    wav = tmp_path / "long.wav"
+    sf.write(wav, x, 16000, subtype="FLOAT")
+    clips, _ = read_input(str(wav), model, max_examples=3)
+    whole = fit_to_model(x[None, None], 16000, model)
+    assert clips.shape == (3, 1, 800) and whole.shape[0] == 60
+    np.testing.assert_allclose(clips, whole[:3], atol=1e-5)
