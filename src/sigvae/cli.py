@@ -28,8 +28,19 @@ COMMAND_MODULES = [
 ]
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (exit 2), like sigvae's own.
+
+    argparse prints the whole usage block before the error; scripts and log scrapers
+    then see several lines for one problem, so the usage is replaced by a pointer to --help.
+    """
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="sigvae",
         description="Variational decomposition of signals: train, evaluate and use disentangling VAEs.",
     )

@@ -53,7 +53,12 @@ def read_input(spec: str, model: SigModel, max_examples: int = 16, seed: int = 0
         import soundfile as sf
 
         try:
-            audio, sr = sf.read(path, dtype="float32", always_2d=True)
+            # Read only the frames the first ``max_examples`` clips use: embedding a few
+            # clips of an hour-long recording should not load the hour.
+            sr = sf.info(str(path)).samplerate
+            # (+1024 frames so the resampling filter's edge falls in a clip that is dropped)
+            frames = int(np.ceil(max_examples * model.config.length * sr / model.config.sample_rate)) + 1024
+            audio, sr = sf.read(path, frames=frames, dtype="float32", always_2d=True)
         except Exception as e:
             raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
         if audio.shape[0] == 0:

@@ -21,6 +21,18 @@ from typing import Any
 import numpy as np
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it, so set it straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _default_mode(directory: bool = False) -> int:
+    """Permissions a plain ``open()``/``mkdir()`` would give: 0666 or 0777 minus the umask."""
+    return (0o777 if directory else 0o666) & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
@@ -30,7 +42,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
+        try:
+            yield tmp_path
+        except OSError as e:
+            if e.filename is None and e.errno is not None:  # name the file the user will look for
+                raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+            raise
+        # mkstemp makes the file 0600 (private); a result file should get the usual
+        # permissions, as if written with open(), so colleagues and tools can read it.
+        os.chmod(tmp_path, _default_mode())
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -128,6 +148,7 @@ def staged_dir(final_dir: str | os.PathLike) -> Iterator[Path]:
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.", suffix=".staging", dir=final_dir.parent))
     try:
+        os.chmod(stage, _default_mode(directory=True))  # mkdtemp makes it 0700; it may become final_dir
         yield stage
         if not final_dir.exists():
             os.replace(stage, final_dir)

@@ -18,7 +18,7 @@ import torch
 from . import __version__
 from .config import to_dict
 from .errors import ConfigError, ModelFileError
-from .io import atomic_path, write_json
+from .io import _umask, atomic_path, write_json
 from .models import MODELS, SigModel, build_model
 
 FORMAT = "sigvae-model"
@@ -45,12 +45,14 @@ def save_model(model: SigModel, folder: str | os.PathLike, metadata: dict[str, A
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         st_save(model, str(tmp), metadata={"format": FORMAT})
+    if metadata is not None:
+        write_json(folder / META_FILE, {**metadata, "environment": environment()})
+    # config.json goes last: a new folder without it is "not a sigvae model folder", so a
+    # run killed between the files never leaves a folder that loads with missing parts.
     write_json(folder / CONFIG_FILE, {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "model": model.registry_name, "config": to_dict(model.config),
     })
-    if metadata is not None:
-        write_json(folder / META_FILE, {**metadata, "environment": environment()})
     return folder
 
 
@@ -124,4 +126,6 @@ def new_run_dir(parent: str | os.PathLike, prefix: str) -> Path:
     """Create and return a fresh, uniquely named folder under ``parent``."""
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=parent))
+    run = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=parent))
+    os.chmod(run, 0o777 & ~_umask())  # mkdtemp's 0700 would hide results from colleagues
+    return run

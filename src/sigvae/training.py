@@ -18,6 +18,7 @@ checkpoint (after kill -9, say) continues exactly as an uninterrupted run would.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -200,6 +201,37 @@ class HistoryCallback(L.Callback):
         self.history = json.loads(state.get("history", "[]"))
 
 
+def atomic_checkpoint_io():
+    """A Lightning CheckpointIO that writes each checkpoint with :func:`sigvae.io.atomic_path`.
+
+    Lightning serialises to memory and then writes the file; writing it to a temporary
+    file that is fsynced and renamed means a SIGKILL or a full disk mid-write leaves the
+    previous ``last.ckpt`` intact instead of a truncated one that ``--resume`` cannot read.
+    """
+    from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+    from .io import atomic_path
+
+    class AtomicCheckpointIO(TorchCheckpointIO):
+        def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+            if storage_options is not None or "://" in str(path):  # remote storage: Lightning's own writer
+                return super().save_checkpoint(checkpoint, path, storage_options)
+            buf = io.BytesIO()
+            torch.save(checkpoint, buf)
+            replacing = Path(path).name == "last.ckpt" and Path(path).exists()
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as f:
+                    f.write(buf.getbuffer())
+                    f.flush()
+                    os.fsync(f.fileno())
+                hook = os.environ.get("SIGVAE_TEST_PAUSE_IN_CHECKPOINT")
+                if hook and replacing:  # tests only: pause between write and rename so a SIGKILL lands there
+                    open(hook, "w").close()
+                    time.sleep(60)
+
+    return AtomicCheckpointIO()
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` returns: the trained model (best weights), its folder and its history."""
@@ -285,7 +317,7 @@ def fit(
         strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
         callbacks=cbs, logger=logger_list, enable_progress_bar=config.progress,
         enable_model_summary=False, log_every_n_steps=max(1, min(config.log_every_n_steps, len(train_data) // config.batch_size)),
-        num_sanity_val_steps=0, default_root_dir=run_dir,
+        num_sanity_val_steps=0, default_root_dir=run_dir, plugins=[atomic_checkpoint_io()],
         **({} if has_val else {"limit_val_batches": 0}),
     )
     start = time.time()

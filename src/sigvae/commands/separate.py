@@ -54,10 +54,16 @@ def run_separate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..data.tracks import read_audio, resample
-    from ..errors import DataError, NotSupportedError
+    from ..errors import ConfigError, DataError, NotSupportedError
     from ..io import staged_dir, write_json, write_wav
     from ..modelfile import load
 
+    # Check the chunking before any work: a file shorter than one chunk would otherwise
+    # never reach the chunk planner's own check.
+    if not args.chunk_seconds > 0:
+        raise ConfigError(f"--chunk-seconds must be > 0, got {args.chunk_seconds}")
+    if args.overlap_seconds >= args.chunk_seconds:
+        raise ConfigError(f"--overlap-seconds ({args.overlap_seconds}) must be less than --chunk-seconds ({args.chunk_seconds})")
     model = load(args.run)
     if not hasattr(model, "separate"):
         raise NotSupportedError(f"{args.run}: model {model.registry_name!r} does not separate sources; "
@@ -65,8 +71,11 @@ def run_separate(args: argparse.Namespace) -> int:
     path = Path(args.input)
     if not path.is_file():
         raise DataError(f"{path}: input file does not exist")
-    audio, sr = read_audio(path)
     cfg = model.config
+    info = audio_info(path)
+    if info.samplerate == cfg.sample_rate and hasattr(model, "_separate_batch") and hasattr(model, "align"):
+        return run_streaming(args, model, path, info)
+    audio, sr = read_audio(path)
     notes = []
     if sr != cfg.sample_rate:
         if args.no_resample:
@@ -108,3 +117,145 @@ def run_separate(args: argparse.Namespace) -> int:
     print(f"separated {seconds:.1f} s into {', '.join(f'{n}.wav' for n in names)} in {elapsed:.1f} s "
           f"({seconds / max(elapsed, 1e-9):.1f}× real time); wrote {args.out}")
     return 0
+
+
+def audio_info(path):
+    """``soundfile.info`` of ``path`` (frames, samplerate, channels); DataError if unreadable or empty."""
+    import soundfile as sf
+
+    from ..errors import DataError
+
+    try:
+        info = sf.info(str(path))
+    except Exception as e:  # soundfile raises several types for corrupt files
+        raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
+    if info.frames <= 0:
+        raise DataError(f"{path}: audio file is empty (0 samples)")
+    return info
+
+
+def _layout_fn(model, how: str, scale):
+    """Chunks in the file's layout [B, C, n] → estimates [B, K, C, n], through the model's layout.
+
+    ``scale`` [C, 1] is each file channel's factor to the model's working RMS (applied to
+    the input here; the caller divides the finished output by it).
+    """
+    import torch
+
+    def fn(pieces: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            x = (pieces * scale).to(model.device)
+            b, c, n = x.shape
+            if how == "same":
+                return model._separate_batch(x).cpu()
+            if how == "per-channel":  # a mono model: every file channel separated on its own
+                est = model._separate_batch(x.reshape(b * c, 1, n))  # [B·C, K, 1, n]
+                return est.reshape(b, c, est.shape[1], n).transpose(1, 2).cpu()
+            est = model._separate_batch(x.repeat(1, model.config.in_channels, 1))  # mono file, multichannel model
+            return est.mean(2, keepdim=True).cpu()
+
+    return fn
+
+
+def run_streaming(args: argparse.Namespace, model, path, info) -> int:
+    """Separate ``path`` block by block: input read, estimates written, in bounded memory.
+
+    Used when the file's rate is the model's (no resampling). Two passes over the file:
+    the first measures the RMS that :meth:`Separator.separate` normalises by, the second
+    separates chunks (:func:`~sigvae.spectral.chunks.separate_stream`) and appends the
+    estimates to raw float32 files in the staging folder; each WAV is then converted to
+    16-bit PCM block by block with the same peak normalisation as ``write_wav``, so the
+    WAVs equal the in-memory path's, while memory stays at a few chunks whatever the length.
+    """
+    import time
+
+    import numpy as np
+    import soundfile as sf
+    import torch
+
+    from ..io import staged_dir, write_json
+    from ..models.separator import TARGET_RMS
+    from ..spectral.chunks import separate_stream
+
+    cfg, sr, total, c = model.config, int(info.samplerate), int(info.frames), int(info.channels)
+    block = 1 << 20
+    with sf.SoundFile(str(path)) as f:
+        sumsq = np.zeros(c)
+        while True:
+            x = f.read(block, dtype="float32", always_2d=True)
+            if not len(x):
+                break
+            if not np.all(np.isfinite(x)):
+                from ..errors import DataError
+
+                raise DataError(f"{path}: contains NaN or inf samples")
+            sumsq += np.square(x.astype(np.float64)).sum(0)
+    _, how = prepare_channels(np.zeros((c, 1), np.float32), cfg.in_channels, str(path))
+    notes = []
+    if how == "per-channel" and c > 1:
+        notes.append(f"the model is mono: each of the {c} channels separated on its own")
+        rms = np.sqrt(sumsq / total)
+    else:
+        rms = np.full(c, np.sqrt(sumsq.sum() / (total * c)))
+    if how == "downmix":
+        notes.append(f"mono input duplicated to the model's {cfg.in_channels} channels, estimates mixed back to mono")
+    # float32 arithmetic as in Separator.separate (a Python float scale on a float32 tensor).
+    scale = torch.tensor([TARGET_RMS / max(float(r), 1e-5) for r in rms], dtype=torch.float32)[:, None]
+    chunk = max(model.align, int(round(args.chunk_seconds * sr)) // model.align * model.align)
+    overlap = min(int(round(args.overlap_seconds * sr)), chunk - model.align)
+    names = cfg.names
+    with staged_dir(args.out) as out, sf.SoundFile(str(path)) as f:
+        raws = [open(out / f".{name}.f32", "wb") for name in names]
+        peaks = np.zeros(len(names))
+
+        def read(start: int, stop: int) -> np.ndarray:
+            f.seek(start)
+            return f.read(stop - start, dtype="float32", always_2d=True).T
+
+        def write(est: torch.Tensor) -> None:  # [K, C, n], still at the model's working scale
+            for k, raw in enumerate(raws):
+                part = (est[k] / scale).numpy().astype(np.float32)
+                peaks[k] = max(peaks[k], float(np.max(np.abs(part))) if part.size else 0.0)
+                raw.write(np.ascontiguousarray(part.T).tobytes())
+
+        start = time.time()
+        try:
+            separate_stream(_layout_fn(model, how, scale), read, total, chunk, overlap, write,
+                            align=model.align, batch=args.batch)
+        finally:
+            for raw in raws:
+                raw.close()
+        elapsed = time.time() - start
+        for k, name in enumerate(names):
+            _raw_to_wav(out / f".{name}.f32", out / f"{name}.wav", c, sr, float(peaks[k]), block)
+        seconds = total / sr
+        write_json(out / "separation.json", {
+            "input": str(path), "model": str(args.run), "sources": names, "sample_rate": sr, "channels": c,
+            "seconds": round(seconds, 3), "separation_seconds": round(elapsed, 3),
+            "speed_x_realtime": round(seconds / max(elapsed, 1e-9), 2), "chunk_seconds": args.chunk_seconds,
+            "overlap_seconds": args.overlap_seconds, "notes": notes, "streamed": True,
+        })
+    for note in notes:
+        print(f"note: {note}")
+    print(f"separated {seconds:.1f} s into {', '.join(f'{n}.wav' for n in names)} in {elapsed:.1f} s "
+          f"({seconds / max(elapsed, 1e-9):.1f}× real time); wrote {args.out}")
+    return 0
+
+
+def _raw_to_wav(raw, wav, channels: int, sample_rate: int, peak: float, block: int) -> None:
+    """Convert interleaved float32 samples in ``raw`` to a 16-bit WAV, dividing by ``peak`` if > 1 (as write_wav)."""
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    # Plain block reads, not np.memmap: pages of a memory map stay in the process's
+    # resident set, which would grow with the recording's length.
+    with open(raw, "rb") as src, sf.SoundFile(str(wav), "w", int(sample_rate), channels, subtype="PCM_16", format="WAV") as out:
+        while True:
+            part = np.fromfile(src, dtype=np.float32, count=block * channels)
+            if not part.size:
+                break
+            part = part.reshape(-1, channels)
+            out.write(part / peak if peak > 1.0 else part)
+    os.unlink(raw)

@@ -20,6 +20,31 @@ from torch.utils.data import Dataset
 from ..errors import DataError
 
 
+def available_memory() -> int:
+    """Bytes of physical memory free right now (Linux/macOS ``sysconf``; 64 GiB if unknown)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_AVPHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 64 << 30
+
+
+def check_allocation(what: str, shape: tuple[int, ...], bytes_per_item: int = 8) -> None:
+    """Raise :class:`DataError` if an array of ``shape`` would not fit in half the free memory.
+
+    Generators build float64 intermediates, so the default counts 8 bytes per value; the
+    point is to refuse an absurd size (``--num-examples 1e9``) with one clear line instead
+    of letting the kernel's out-of-memory killer end the process (and its neighbours).
+    """
+    need = int(np.prod([int(v) for v in shape], dtype=np.float64)) * bytes_per_item
+    free = available_memory()
+    if need > free // 2:
+        dims = " × ".join(str(int(v)) for v in shape)
+        raise DataError(f"{what}: {dims} values need {need / 2**30:.1f} GiB; too large "
+                        f"(this machine has {free / 2**30:.1f} GiB free; ask for fewer or shorter examples)")
+
+
 @dataclass
 class SignalSet:
     """Signals with optional ground-truth factors.
@@ -167,6 +192,7 @@ class GroundTruthSource(ABC):
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Return (factors [n, K], observations [n, C, T])."""
+        check_allocation(self.name, (n, self.channels, self.length))
         f = self.sample_factors(n, rng)
         return f, self.sample_observations_from_factors(f, rng)
 

@@ -18,11 +18,35 @@ from .base import SignalSet
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
 
+def contained(path: str | Path, folder: str | Path, what: str = "file") -> Path:
+    """Return ``path`` if it resolves (symlinks followed) inside ``folder``; else raise DataError.
+
+    A data folder is the unit a user hands over; a symlink or a ``../`` entry inside it
+    that points elsewhere would make sigvae read files the user never named.
+    """
+    path, folder = Path(path), Path(folder)
+    real, root = path.resolve(), folder.resolve()
+    if not real.is_relative_to(root):
+        raise DataError(f"{path}: {what} points outside {folder} (to {real}); refusing to follow it")
+    return path
+
+
+def plain_name(name: str, where: str) -> str:
+    """Return ``name`` if it names an entry directly inside a folder (no separators, no '..')."""
+    if not name or "/" in name or "\\" in name or name in (".", "..") or Path(name).is_absolute():
+        raise DataError(f"{where}: {name!r} must be a plain file name inside the folder (no '/', '..' or absolute paths)")
+    return name
+
+
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Open an ``.npz`` safely (no pickles) and return its arrays by name."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file does not exist")
+    # np.load falls back to unpickling anything that is not a zip or .npy (refused below
+    # with a misleading message), so name a non-zip file for what it is first.
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a readable .npz file (expected a zip archive of .npy arrays)")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
@@ -64,7 +88,7 @@ def _read_factor_csv(path: Path, files: list[Path]) -> tuple[np.ndarray, list[st
         names = reader.fieldnames[1:]
         if not names:
             raise DataError(f"{path}: no factor columns after 'file'")
-        table = {row["file"]: row for row in reader}
+        table = {plain_name(row["file"] or "", f"{path}: column 'file'"): row for row in reader}
     cols = []
     for name in names:
         raw = []
@@ -96,7 +120,8 @@ def load_audio_folder(folder: str | Path, factors_csv: str | Path | None = None)
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: folder does not exist")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    files = sorted(contained(p, folder, "audio file") for p in folder.iterdir()
+                   if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     if not files:
         raise DataError(f"{folder}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
     clips, rate, chans = [], None, None
@@ -120,6 +145,8 @@ def load_audio_folder(folder: str | Path, factors_csv: str | Path | None = None)
         signals[i, :, : c.shape[1]] = c
     factors, names = None, []
     csv_path = Path(factors_csv) if factors_csv else folder / "factors.csv"
+    if not factors_csv and csv_path.is_file():  # an explicitly named CSV may live anywhere
+        contained(csv_path, folder, "factor CSV")
     if factors_csv or csv_path.is_file():
         factors, names = _read_factor_csv(csv_path, files)
     return SignalSet(signals, rate, factors, names, name=folder.name)

@@ -230,6 +230,9 @@ def make_mixture(config: MixtureConfig | dict | None = None) -> Mixture:
     cfg.validate()
     rng = np.random.default_rng([cfg.seed, CONDITIONS.index(cfg.condition)])
     c, n, t = cfg.n_sensors, cfg.sources, cfg.length
+    from .base import check_allocation
+
+    check_allocation(f"{cfg.condition} mixture", (c + n, t))  # sources and mixtures, float64
     if cfg.condition == "periodic":
         s = periodic_sources(n, t, cfg.sample_rate, rng)
     elif cfg.condition == "gaussian":

@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 
 from ..config import check
 from ..errors import DataError
-from .files import AUDIO_SUFFIXES
+from .files import AUDIO_SUFFIXES, contained
 
 MIXTURE = "mixture"
 
@@ -97,6 +97,7 @@ def _audio_files(folder: Path) -> dict[str, Path]:
     files = {}
     for p in sorted(folder.iterdir()):
         if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES:
+            contained(p, folder, "stem file")
             if p.stem in files:
                 raise DataError(f"{folder}: two audio files for source {p.stem!r} ({files[p.stem].name}, {p.name})")
             files[p.stem] = p
@@ -108,7 +109,9 @@ def track_folders(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: track folder does not exist")
-    subs = [p for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".") and _audio_files(p)]
+    subs = [contained(p, folder, "track folder") for p in sorted(folder.iterdir())
+            if p.is_dir() and not p.name.startswith(".")]
+    subs = [p for p in subs if _audio_files(p)]
     if subs:
         return subs
     if _audio_files(folder):

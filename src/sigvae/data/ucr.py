@@ -203,6 +203,9 @@ def _label_order(labels: np.ndarray) -> list[str]:
 
 def _find_files(name: str, data_dir: str | os.PathLike | None) -> tuple[Path, Path, str]:
     if data_dir is not None:
+        from .files import plain_name
+
+        plain_name(name, "UCR data set name")  # it becomes a path under data_dir: keep it there
         d = Path(data_dir)
         if not d.is_dir():
             raise DataError(f"--data-dir {d}: no such folder")
