@@ -800,8 +800,9 @@ def write_report(out: Path, cfg: SynToneBenchmarkConfig, data: BenchData, rows: 
             "(a perfect code then scores 0.37 MIG).</li>"
             "<li>Losses average reconstruction and KL per example (the original summed one over the batch and "
             "averaged the other, dividing its β by 64); FactorVAE's discriminator gradient does not reach the encoder.</li>"
-            f"<li>This run: profile '{cfg.profile}', {cfg.duration} s clips, {len(data.train)} training clips, "
-            f"{cfg.epochs} epochs; the paper: 1 s clips, all 32,000, 20–50 epochs (the 'full' profile).</li>"
+            f"<li>This run: profile '{cfg.profile}', {cfg.duration} s clips on a {' × '.join(map(str, data.train.factor_sizes))} "
+            f"factor grid, {len(data.train)} training clips, "
+            f"{cfg.epochs} epochs; the paper: 1 s clips on the 4 × 400 × 20 grid, all 32,000, 20–50 epochs (the 'full' profile).</li>"
             "</ul>"
         )
         comp = []
