@@ -101,6 +101,29 @@ def test_settings_resolution(tmp_path):
     assert cfg.model_configs == {"beta_vae": {"beta": 8}}
 
 
+def test_default_profile_settings_reach_the_models():
+    """features apply to every model (a model's own frontend wins); profile model_configs follow --models."""
+    import argparse
+    from types import SimpleNamespace
+
+    from sigvae.experiments.syntone import add_arguments, model_overrides, resolve_settings
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    cfg = resolve_settings(p.parse_args([]))
+    assert cfg.features == {"n_mels": 32} and cfg.syntone == {"num_freqs": 40, "num_amps": 10}
+    assert cfg.model_configs == {"factor_vae": {"disc_hidden": 256}}
+    assert resolve_settings(p.parse_args(["--models", "vae,pca"])).model_configs == {}
+    full = resolve_settings(p.parse_args(["--full"]))
+    assert (full.features, full.syntone, full.model_configs, full.lr) == ({}, {}, {}, 1e-3)
+    data = SimpleNamespace(train=SimpleNamespace(channels=1, length=4000, sample_rate=16000))
+    o = model_overrides("factor_vae", cfg, data)
+    assert o["frontend"] == {"n_mels": 32} and o["disc_hidden"] == 256 and o["latent_dim"] == 8
+    cfg.model_configs = {"vae": {"frontend": {"n_mels": 16, "hop_length": 128}}}
+    assert model_overrides("vae", cfg, data)["frontend"] == {"n_mels": 16, "hop_length": 128}
+    assert "frontend" not in model_overrides("vae", full, data)
+
+
 def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("epochz: 3\n")

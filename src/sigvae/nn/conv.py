@@ -1,9 +1,14 @@
 """Convolutional encoders and decoders for 1-D (waveform) and 2-D (spectrogram) inputs.
 
-Each conv layer uses kernel ``2·stride`` and padding ``stride // 2``, so it divides every
-spatial size by ``stride`` (floor). The decoder mirrors the encoder with transposed
-convolutions whose ``output_padding`` restores the exact sizes the encoder saw, so
-reconstructions always have the input's shape.
+Each conv layer downsamples every spatial axis that is at least ``stride`` long with
+kernel ``2·stride`` and padding ``stride // 2``, which divides its size by ``stride``
+(floor). An axis shorter than ``stride`` (a short clip's few spectrogram frames, say)
+would make that kernel longer than the padded input, so the layer leaves it alone:
+stride 1, kernel 3, padding 1, size unchanged. Short inputs therefore get fewer
+downsampling stages on their short axes instead of a crash; any input of at least one
+sample per axis works. The decoder mirrors the encoder with transposed convolutions
+whose ``output_padding`` restores the exact sizes the encoder saw, so reconstructions
+always have the input's shape.
 """
 
 from __future__ import annotations
@@ -13,12 +18,39 @@ import math
 import torch
 from torch import nn
 
+from ..errors import ConfigError
+
 MAX_FLAT = 8192  # keep adding layers until the flattened conv output is at most this
 
 
+def axis_strides(size: tuple[int, ...], stride: int) -> tuple[int, ...]:
+    """Stride per spatial axis for a layer whose input has spatial ``size``.
+
+    ``stride`` on axes of at least ``stride`` elements, 1 (no downsampling) on shorter ones.
+    """
+    return tuple(stride if s >= stride else 1 for s in size)
+
+
+def _kernel_and_padding(strides: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Kernel and padding per axis: (2·s, s // 2) downsamples by s; (3, 1) keeps the size."""
+    kernel = tuple(2 * s if s > 1 else 3 for s in strides)
+    padding = tuple(s // 2 if s > 1 else 1 for s in strides)
+    return kernel, padding
+
+
 def conv_plan(in_shape: tuple[int, ...], channels: tuple[int, ...], stride: int, max_layers: int = 12) -> tuple[list[int], list[tuple[int, ...]]]:
-    """Return (channels per layer, spatial size before each layer plus the final one)."""
-    spatial = tuple(in_shape[1:])
+    """Plan the conv stack for an input of shape ``[C, *spatial]``.
+
+    Returns (output channels per layer, spatial size before each layer plus the final one).
+    Every entry of ``channels`` becomes a layer; further layers of the last width are
+    appended while the flattened output exceeds ``MAX_FLAT`` and every axis can still be
+    halved (or quartered). Layer ``i`` downsamples with :func:`axis_strides` of ``sizes[i]``.
+    """
+    if stride < 2:
+        raise ConfigError(f"conv stride must be >= 2, got {stride}")
+    spatial = tuple(int(s) for s in in_shape[1:])
+    if not spatial or min(spatial) < 1:
+        raise ConfigError(f"conv input needs at least one element per spatial axis, got shape {tuple(in_shape)}")
     chans = list(channels)
     sizes = [spatial]
     i = 0
@@ -28,8 +60,8 @@ def conv_plan(in_shape: tuple[int, ...], channels: tuple[int, ...], stride: int,
             if flat <= MAX_FLAT or len(chans) >= max_layers or min(sizes[-1]) < 2 * stride:
                 break
             chans.append(chans[-1])
-        nxt = tuple(max(1, s // stride) for s in sizes[-1])
-        sizes.append(nxt)
+        steps = axis_strides(sizes[-1], stride)
+        sizes.append(tuple(s // st for s, st in zip(sizes[-1], steps)))
         i += 1
     return chans, sizes
 
@@ -44,8 +76,10 @@ class ConvEncoder(nn.Module):
         self.channels, self.sizes = conv_plan(in_shape, channels, stride)
         layers: list[nn.Module] = []
         c_in = in_shape[0]
-        for c_out in self.channels:
-            layers += [conv(c_in, c_out, 2 * stride, stride, stride // 2), nn.SiLU()]
+        for c_out, size in zip(self.channels, self.sizes):
+            steps = axis_strides(size, stride)
+            kernel, padding = _kernel_and_padding(steps)
+            layers += [conv(c_in, c_out, kernel, steps, padding), nn.SiLU()]
             c_in = c_out
         self.convs = nn.Sequential(*layers)
         flat = c_in * math.prod(self.sizes[-1])
@@ -70,8 +104,11 @@ class ConvDecoder(nn.Module):
         ins = list(reversed(chans))
         for j, (c_in, c_out) in enumerate(zip(ins, outs)):
             small, target = sizes[len(chans) - j], sizes[len(chans) - j - 1]
-            pad = tuple(t - s * stride for s, t in zip(small, target))
-            layers.append(tconv(c_in, c_out, 2 * stride, stride, stride // 2, output_padding=pad if dims > 1 else pad[0]))
+            # The encoder layer that mapped ``target`` to ``small`` used these strides.
+            steps = axis_strides(target, stride)
+            kernel, padding = _kernel_and_padding(steps)
+            pad = tuple(t - s * st for s, t, st in zip(small, target, steps))
+            layers.append(tconv(c_in, c_out, kernel, steps, padding, output_padding=pad))
             if j < len(chans) - 1:
                 layers.append(nn.SiLU())
         self.convs = nn.Sequential(*layers)
