@@ -197,3 +197,24 @@ def test_benchmark_tiny_profile(tmp_path):
     html = (out / "report.html").read_text()
     assert html.count("<audio") >= 3 + 2 * 4 and (out / "figures" / "spectrograms.png").is_file()
     assert (out / "results.csv").is_file() and (out / "models" / "separator-seed0" / "model.safetensors").is_file()
+
+
+def test_benchmark_separation_task_flag_dispatches(tmp_path, capsys):
+    from sigvae.commands.benchmark import default_task_argv
+
+    assert default_task_argv(["benchmark", "separation", "--task", "spectrogram", "--profile", "tiny"]) == \
+        ["benchmark", "separation-spectrogram", "--profile", "tiny"]
+    assert default_task_argv(["benchmark", "separation", "--profile", "tiny", "--task=spectrogram"]) == \
+        ["benchmark", "separation-spectrogram", "--profile", "tiny"]
+    for argv in (["benchmark", "separation", "--task", "bss"], ["benchmark", "separation-spectrogram", "--out", "x"]):
+        assert default_task_argv(argv) == argv
+    # the flag really runs the spectrogram benchmark (tiny profile, the training-free methods)
+    out = tmp_path / "bench"
+    assert main(["benchmark", "separation", "--task", "spectrogram", "--profile", "tiny", "--methods", "hpss,irm",
+                 "--out", str(out), "--no-progress"]) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert {r["model"] for r in rows} == {"hpss", "irm"} and {r["dataset"] for r in rows} == {"demo-tracks"}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # argparse refuses an unknown --task
+        main(["benchmark", "separation", "--task", "nope", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "spectrogram" in capsys.readouterr().err

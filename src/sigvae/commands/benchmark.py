@@ -1,4 +1,9 @@
-"""``sigvae benchmark [TASK]``: run a registered benchmark (default: the first task, SynTone)."""
+"""``sigvae benchmark [TASK]``: run a registered benchmark (default: the first task, SynTone).
+
+Some tasks are also reachable as a ``--task`` of another (:data:`SUBTASKS`):
+``sigvae benchmark separation --task spectrogram`` runs ``separation-spectrogram`` with
+that task's own options; ``--task bss`` (the default) runs the blind-source benchmark.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +22,36 @@ def add_parser(sub) -> None:
         t.set_defaults(func=mod.run)
 
 
+#: (task, --task value) → the registered task that runs it. The task's own parser keeps
+#: ``--task`` (so ``--help`` lists it) for the value that stays with it.
+SUBTASKS: dict[tuple[str, str], str] = {("separation", "spectrogram"): "separation-spectrogram"}
+
+
 def default_task_argv(argv: list[str]) -> list[str]:
-    """Insert the default task after ``benchmark`` when none is named (``sigvae benchmark --out X``)."""
+    """Rewrite ``benchmark`` arguments before parsing; returns the new argv.
+
+    Inserts the default task when none is named (``sigvae benchmark --out X``) and maps
+    ``benchmark TASK --task SUB`` (or ``--task=SUB``) to the task :data:`SUBTASKS` names,
+    dropping the ``--task`` pair: ``benchmark separation --task spectrogram --profile tiny``
+    → ``benchmark separation-spectrogram --profile tiny``.
+    """
     from ..experiments import TASKS
 
     if not TASKS or "benchmark" not in argv:
         return argv
     i = argv.index("benchmark")
     rest = argv[i + 1 :]
-    if rest and (rest[0] in TASKS or rest[0] in ("-h", "--help")):
-        return argv
-    return argv[: i + 1] + [next(iter(TASKS))] + rest
+    if not rest or rest[0] not in TASKS and rest[0] not in ("-h", "--help"):
+        return argv[: i + 1] + [next(iter(TASKS))] + rest
+    for j, a in enumerate(rest[1:], 1):
+        if a == "--task" and j + 1 < len(rest):
+            value, drop = rest[j + 1], 2
+        elif a.startswith("--task="):
+            value, drop = a.split("=", 1)[1], 1
+        else:
+            continue
+        target = SUBTASKS.get((rest[0], value))
+        if target:
+            return argv[: i + 1] + [target] + rest[1:j] + rest[j + drop :]
+        break
+    return argv

@@ -55,7 +55,7 @@ class SpectrogramSeparationConfig:
     track_seconds: float = 6.0
     crop_seconds: float = 0.5
     crops: int = 640
-    epochs: int = 5
+    epochs: int = 6
     batch_size: int = 16
     lr: float = 3e-3
     scheduler: Literal["none", "cosine"] = "cosine"
