@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_arguments(p, "benchmarks/ucr")
     p.add_argument("--datasets", help=f"comma-separated UCR/UEA names (default {','.join(DEFAULT_DATASETS)})")
     p.add_argument("--data-dir", help="a UCR archive folder (<dir>/<Name>/<Name>_TRAIN.tsv); default: the sets aeon ships")
-    p.add_argument("--gamma", default="0,1", help="Barlow Twins weights, comma-separated (default 0,1; 0 = the control)")
+    p.add_argument("--gamma", help="Barlow Twins weights, comma-separated (default 0,0.2; 0 = the control)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="default", help="model size and training length")
     p.add_argument("--steps", type=int, help="optimiser steps per model (default: the profile's)")
     p.add_argument("--plain", action="store_true", help="also train the plain VQ-VAE (no augmentation, no Barlow Twins)")
@@ -177,10 +177,10 @@ def _run(args: argparse.Namespace) -> int:
         return v if v not in (None, False) else file_cfg.get(key, default)
 
     names = parse_list(pick("datasets", "datasets", ",".join(DEFAULT_DATASETS)), what="data set")
-    gammas: list[float | None] = list(_gammas(str(pick("gamma", "gamma", "0,1"))))
+    gammas: list[float | None] = list(_gammas(str(pick("gamma", "gamma", "0,0.2"))))
     if pick("plain", "plain", False):
         gammas = [None, *gammas]
-    seeds = parse_seeds(pick("seeds", "seeds", 1))
+    seeds = parse_seeds(pick("seeds", "seeds", 2))
     profile = PROFILES[pick("profile", "profile", "default")]
     steps = int(pick("steps", "steps", profile["steps"]))
     if steps < 1:
