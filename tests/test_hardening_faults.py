@@ -282,7 +282,21 @@ def test_kill_during_checkpoint_write_keeps_the_previous_one_and_resume_matches(
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
     base = [sys.executable, "-m", "sigvae", "train", "vae", "--config", str(cfg), "--no-progress"]
     killed, marker = tmp_path / "killed", tmp_path / "in-checkpoint-write"
-    proc = subprocess.Popen(base + ["--out", str(killed)], env={**env, "SIGVAE_TEST_PAUSE_IN_CHECKPOINT": str(marker)},
+    # The child pauses inside os.replace when it is about to replace an existing last.ckpt
+    # (the new bytes are written and fsynced, the rename has not happened), so the SIGKILL
+    # lands exactly there; the production code has no hook for this.
+    launcher = (
+        "import os, sys, time\n"
+        "marker, real = sys.argv[1], os.replace\n"
+        "def paused(src, dst, *a, **k):\n"
+        "    if str(dst).endswith('last.ckpt') and os.path.exists(dst):\n"
+        "        open(marker, 'w').close(); time.sleep(60)\n"
+        "    return real(src, dst, *a, **k)\n"
+        "os.replace = paused\n"
+        "from sigvae.cli import main\n"
+        "sys.exit(main(sys.argv[2:]))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", launcher, str(marker), *base[3:], "--out", str(killed)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
     while not marker.exists() and time.time() < deadline and proc.poll() is None:

@@ -218,16 +218,11 @@ def atomic_checkpoint_io():
                 return super().save_checkpoint(checkpoint, path, storage_options)
             buf = io.BytesIO()
             torch.save(checkpoint, buf)
-            replacing = Path(path).name == "last.ckpt" and Path(path).exists()
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as f:
                     f.write(buf.getbuffer())
                     f.flush()
                     os.fsync(f.fileno())
-                hook = os.environ.get("SIGVAE_TEST_PAUSE_IN_CHECKPOINT")
-                if hook and replacing:  # tests only: pause between write and rename so a SIGKILL lands there
-                    open(hook, "w").close()
-                    time.sleep(60)
 
     return AtomicCheckpointIO()
 
