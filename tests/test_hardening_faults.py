@@ -382,6 +382,29 @@ def test_same_seed_same_results_json(tmp_path):
     assert rows[0] and rows[0] == rows[1]
 
 
+def test_same_seed_same_results_json_when_a_network_is_trained(tmp_path):
+    """Two runs of the tiny SynTone benchmark, which trains a VAE per seed (one epoch, seeds 0
+    and 1) and then scores it, give identical results.json rows except the wall-clock
+    ``train_seconds``, and bitwise identical weights. Tolerance: none (``==`` on every value
+    and interval; CPU). Within a run the two seeds score differently, so the check has teeth."""
+    from sigvae.modelfile import load
+
+    argv = ["benchmark", "--profile", "tiny", "--models", "vae", "--seeds", "2", "--no-progress"]
+    rows = []
+    for name in ("a", "b"):
+        assert main(argv + ["--out", str(tmp_path / name)]) == 0
+        doc = json.loads((tmp_path / name / "results.json").read_text())
+        rows.append([r for r in doc if "seconds" not in str(r.get("metric", ""))])
+    assert len(rows[0]) == 30 and {(r["model"], r["seed"]) for r in rows[0]} == {("vae", 0), ("vae", 1)}
+    assert {"mig", "recon_error", "factor_vae_score"} <= {r["metric"] for r in rows[0]}
+    assert rows[0] == rows[1]
+    by_seed = [{r["metric"]: r["value"] for r in rows[0] if r["seed"] == s} for s in (0, 1)]
+    assert any(by_seed[0][m] != by_seed[1][m] for m in by_seed[0])
+    for seed in (0, 1):
+        a, b = (load(tmp_path / name / "models" / f"vae-seed{seed}") for name in ("a", "b"))
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
 # ------------------------------------------------------------------------------------
 # Faults: SIGKILL in the middle of replacing last.ckpt
 
