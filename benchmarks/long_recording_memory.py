@@ -9,10 +9,12 @@ own child process and reads that child's peak resident set size from ``os.wait4`
 
 - ``sigvae separate`` (streams files at the model's rate: bounded memory);
 - ``Separator.separate`` on the whole array in memory (the API path, for comparison);
-- ``sigvae embed`` of the recording's first 64 clips (reads only those frames);
+- ``sigvae embed`` of the whole recording (streamed: every 0.5 s clip, read in blocks,
+  encoded 32 at a time);
 - ``python -c 'import sigvae.cli, torch'`` (the interpreter + torch baseline).
 
-Prints one Markdown table row per command: peak RSS (MiB) and wall time (s).
+``--only baseline,embed`` (say) runs a subset. Prints one Markdown table row per command:
+peak RSS (MiB), wall time (s) and CPU time (s, user + system, of the child).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import numpy as np
 
 SR = 16000
 ROOT = Path(__file__).resolve().parents[1]
+#: The measured commands, in the order they run (keys for --only).
+ROWS = ("baseline", "separate", "in-memory", "embed")
 
 
 def write_long_wav(path: Path, minutes: float, block_seconds: int = 60) -> None:
@@ -44,8 +48,8 @@ def write_long_wav(path: Path, minutes: float, block_seconds: int = 60) -> None:
             f.write((x + 0.02 * rng.standard_normal(len(t))).astype(np.float32))
 
 
-def measure(cmd: list[str], env: dict) -> tuple[float, float, int]:
-    """Run ``cmd`` as a child; return (peak RSS in MiB, wall seconds, exit status)."""
+def measure(cmd: list[str], env: dict) -> tuple[float, float, float, int]:
+    """Run ``cmd`` as a child; return (peak RSS in MiB, wall seconds, CPU seconds, exit status)."""
     start = time.time()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -54,7 +58,7 @@ def measure(cmd: list[str], env: dict) -> tuple[float, float, int]:
     proc.stderr.close()
     if proc.returncode:
         print(f"  ({' '.join(cmd[:4])}... failed: {err.strip()})", file=sys.stderr)
-    return usage.ru_maxrss / 1024, time.time() - start, proc.returncode
+    return usage.ru_maxrss / 1024, time.time() - start, usage.ru_utime + usage.ru_stime, proc.returncode
 
 
 def main() -> None:
@@ -62,7 +66,13 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--work", help="folder for the recording and outputs (default: a temporary folder)")
     p.add_argument("--skip-in-memory", action="store_true", help="leave out the whole-array API row")
+    p.add_argument("--only", default=",".join(ROWS), help=f"comma-separated rows to run, of {','.join(ROWS)} (default all)")
     args = p.parse_args()
+    only = set(args.only.split(","))
+    if only - set(ROWS):
+        p.error(f"--only: unknown row {sorted(only - set(ROWS))[0]!r}; choose from {','.join(ROWS)}")
+    if args.skip_in_memory:
+        only.discard("in-memory")
     work = Path(args.work or tempfile.mkdtemp(prefix="sigvae-longrec-"))
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -78,23 +88,30 @@ def main() -> None:
                        "training: {epochs: 1, batch_size: 8, accelerator: cpu}\n")
         subprocess.run([py, "-m", "sigvae", "train", "separator", "--config", str(cfg), "--out", str(run), "--no-progress"],
                        env=env, check=True, capture_output=True)
-    rows = [("python + import sigvae, torch (baseline)", [py, "-c", "import sigvae.cli, torch, lightning"])]
-    rows.append((f"`sigvae separate` ({args.minutes:g} min, streamed)",
-                 [py, "-m", "sigvae", "separate", str(run), str(wav), "--out", str(work / "sep-out")]))
-    if not args.skip_in_memory:
-        rows.append((f"`Separator.separate` on the whole array ({args.minutes:g} min, in memory)",
-                     [py, "-c", "import sys, soundfile as sf; from sigvae.modelfile import load; "
-                      "m = load(sys.argv[1]); x, _ = sf.read(sys.argv[2], dtype='float32', always_2d=True); "
-                      "m.separate(x.T)", str(run), str(wav)]))
-    rows.append((f"`sigvae embed` (first 64 clips of {args.minutes:g} min)",
-                 [py, "-m", "sigvae", "embed", str(run), str(wav), "--out", str(work / "embed.npz")]))
+    rows = {
+        "baseline": ("python + import sigvae, torch (baseline)", [py, "-c", "import sigvae.cli, torch, lightning"]),
+        "separate": (f"`sigvae separate` ({args.minutes:g} min, streamed)",
+                     [py, "-m", "sigvae", "separate", str(run), str(wav), "--out", str(work / "sep-out")]),
+        "in-memory": (f"`Separator.separate` on the whole array ({args.minutes:g} min, in memory)",
+                      [py, "-c", "import sys, soundfile as sf; from sigvae.modelfile import load; "
+                       "m = load(sys.argv[1]); x, _ = sf.read(sys.argv[2], dtype='float32', always_2d=True); "
+                       "m.separate(x.T)", str(run), str(wav)]),
+        "embed": (f"`sigvae embed` (every clip of {args.minutes:g} min, streamed)",
+                  [py, "-m", "sigvae", "embed", str(run), str(wav), "--out", str(work / "embed.npz")]),
+    }
     mb = wav.stat().st_size / 2**20
     print(f"recording: {args.minutes:g} min mono 16-bit at {SR} Hz ({mb:.0f} MiB on disk, "
           f"{args.minutes * 60 * SR * 4 / 2**20:.0f} MiB as float32)\n")
-    print("| command | peak RSS (MiB) | wall (s) |\n|---|---:|---:|")
-    for name, cmd in rows:
-        rss, secs, code = measure(cmd, env)
-        print(f"| {name} | {rss:.0f} | {secs:.0f}{'' if code == 0 else ' (failed)'} |", flush=True)
+    print("| command | peak RSS (MiB) | wall (s) | CPU (s) |\n|---|---:|---:|---:|")
+    for key in ROWS:
+        if key not in only:
+            continue
+        name, cmd = rows[key]
+        rss, secs, cpu, code = measure(cmd, env)
+        print(f"| {name} | {rss:.0f} | {secs:.0f}{'' if code == 0 else ' (failed)'} | {cpu:.0f} |", flush=True)
+    if "embed" in only and (work / "embed.npz").is_file():
+        with np.load(work / "embed.npz") as z:
+            print(f"\nembed.npz: embedding {z['embedding'].shape}")
 
 
 if __name__ == "__main__":

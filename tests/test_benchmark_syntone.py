@@ -157,6 +157,9 @@ def test_user_npz_with_factors(tmp_path):
     assert all(math.isfinite(r["value"]) for r in rows)
     html = (out / "report.html").read_text()
     assert "pitch" in html and "Comparison with the original" not in html
+    # settings.json's data path would be read relative to settings.json: the rerun line names it as a flag
+    assert f"sigvae benchmark --config settings.json --data {path} --out DIR" in html
+    assert json.loads((out / "settings.json").read_text())["data"] == str(path)
 
 
 def test_baselines_interface():

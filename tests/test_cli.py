@@ -155,8 +155,12 @@ def test_ddp_with_two_cpu_processes(tmp_path, cfg_file):
 @pytest.mark.slow
 def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path):
     """SIGKILL a training process at a random moment after its first checkpoint (mid-epoch,
-    mid-checkpoint-write or between epochs); --resume reaches bitwise the same weights."""
+    mid-checkpoint-write or between epochs); --resume reaches bitwise the same weights.
+
+    The child must die of the SIGKILL (exit code -9): one that had already finished is
+    rerun with a shorter delay, and the test fails if that keeps happening."""
     import random
+    import shutil
     import signal
     import time
 
@@ -170,15 +174,29 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path):
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     base = [sys.executable, "-m", "sigvae.cli", "train", "vae", "--config", str(cfg), "--no-progress"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(base + ["--out", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = killed / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 240
-    while not last.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    delay = random.uniform(0.0, 1.0)  # printed on failure, so a failing point can be replayed
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+
+    def run_and_kill(delay: float) -> int:
+        """Start a fresh run, SIGKILL it ``delay`` s after its first checkpoint; returns its exit code."""
+        shutil.rmtree(killed, ignore_errors=True)
+        with open(tmp_path / "child.err", "wb") as err:
+            proc = subprocess.Popen(base + ["--out", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=err)
+            deadline = time.time() + 240
+            while not last.exists() and time.time() < deadline and proc.poll() is None:
+                time.sleep(0.05)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)  # Popen sends nothing if the child has already exited
+            proc.wait()
+        return proc.returncode
+
+    # The kill must land while the child runs, or the resume below tests nothing: a child
+    # that finished first is rerun with a quarter of the delay, at most three times.
+    delays = [random.uniform(0.0, 1.0)]  # printed on failure, so a failing point can be replayed
+    while (code := run_and_kill(delays[-1])) != -signal.SIGKILL:
+        assert code == 0, f"the training child failed on its own (exit {code}): {(tmp_path / 'child.err').read_text()[-2000:]}"
+        assert len(delays) < 3, f"the child finished before the SIGKILL every time (delays {delays} s); nothing was killed"
+        delays.append(delays[-1] / 4)
+    delay = delays[-1]
     assert last.exists(), "no checkpoint was written before the deadline"
     done = subprocess.run(base + ["--out", str(killed), "--resume"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -5,7 +5,8 @@
   in one line with exit status 2;
 - security: model folders never unpickle; an unknown model class is refused; every
   ``torch.load`` in the code base passes ``weights_only=True``; data folders cannot point
-  outside themselves;
+  outside themselves; paths in config files are relative to the file and cannot leave its
+  folder, and no config file names an output;
 - determinism: the same command with the same seed writes the same results;
 - faults: a SIGKILL while ``last.ckpt`` is being replaced leaves the previous checkpoint
   intact, and ``--resume`` reaches bitwise the same weights as an uninterrupted run (CPU).
@@ -242,6 +243,124 @@ def test_ucr_name_cannot_escape_the_data_dir(tmp_path):
         load_ucr("../../etc", data_dir=tmp_path)
 
 
+# Paths inside config files: relative to the file, never outside its folder, never an output.
+
+
+def _config(folder: Path, text: str, name: str = "c.yaml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    return folder / name
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_config_path_resolves_against_the_config_folder_and_refuses_escapes(tmp_path):
+    from sigvae.config import config_path
+    from sigvae.errors import ConfigError
+
+    cfg = _config(tmp_path / "cfgs", "{}")
+    (tmp_path / "cfgs" / "sub").mkdir()
+    assert config_path("sub/x.npz", cfg, "data", "--data") == str(tmp_path / "cfgs" / "sub" / "x.npz")
+    assert config_path("sub/../x.npz", cfg, "data", "--data") == str(tmp_path / "cfgs" / "sub" / ".." / "x.npz")
+    with pytest.raises(ConfigError, match=r"data: absolute path '/etc/passwd' refused; .* as --data"):
+        config_path("/etc/passwd", cfg, "data", "--data")
+    with pytest.raises(ConfigError, match=r"data: '\.\./x\.npz' leads outside the config file's folder .* as --data"):
+        config_path("../x.npz", cfg, "data", "--data")
+    (tmp_path / "cfgs" / "link").symlink_to(tmp_path, target_is_directory=True)  # inside, pointing up
+    with pytest.raises(ConfigError, match="leads outside"):
+        config_path("link/x.npz", cfg, "data", "--data")
+    with pytest.raises(ConfigError, match="expected a path"):
+        config_path(5, cfg, "data", "--data")
+    # A config given by a relative path: its folder, not the working directory, is the base.
+    assert config_path("x.npz", Path("c.yaml"), "data", "--data") == "x.npz"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("data: /etc/passwd.npz\n", ["data: absolute path '/etc/passwd.npz' refused", "--data"]),
+    ("data: ../outside.npz\n", ["data: '../outside.npz' leads outside the config file's folder", "--data"]),
+    ("data: link.npz\n", ["data: 'link.npz' leads outside", "--data"]),
+    ("data: ucr:../UCR/Wine\n", ["data: '../UCR' leads outside", "--data"]),
+    ("data: ucr:/data/UCR/Wine\n", ["data: absolute path '/data/UCR' refused", "--data"]),
+    ("data: ucr:GunPoint\ndata_options: {data_dir: /data/UCR}\n",
+     ["data_options.data_dir: absolute path '/data/UCR' refused", "--data ucr:DIR/NAME"]),
+])
+def test_train_config_paths_cannot_leave_the_config_folder(text, words, tmp_path, capsys):
+    """`sigvae train --config`: exit 2, one line saying which key and which flag to use; no run folder."""
+    np.savez(tmp_path / "outside.npz", signals=np.zeros((8, 800), np.float32), sample_rate=np.int64(8000))
+    cfg = _config(tmp_path / "cfgs", text)
+    (tmp_path / "cfgs" / "link.npz").symlink_to(tmp_path / "outside.npz")
+    out = tmp_path / "run"
+    assert main(["train", "vae", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    line = _one_error_line(capsys)
+    assert all(w in line for w in words), line
+    assert not out.exists()
+
+
+def test_train_config_data_is_read_relative_to_the_config_file(tmp_path, monkeypatch, capsys):
+    """Run from another working directory: `data: sub/clips.npz` is the file beside the config."""
+    cfgs = tmp_path / "cfgs"
+    (cfgs / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    np.savez(cfgs / "sub" / "clips.npz", signals=(0.1 * rng.standard_normal((16, 400))).astype(np.float32),
+             sample_rate=np.int64(8000))
+    cfg = _config(cfgs, f"data: sub/clips.npz\nmodel_config: {json.dumps(TINY_MODEL)}\n"
+                        "training: {epochs: 1, batch_size: 8, accelerator: cpu}\n")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert main(["train", "vae", "--config", str(cfg), "--out", "run", "--no-progress"]) == 0
+    meta = json.loads((tmp_path / "cwd" / "run" / "training.json").read_text())
+    assert meta["data"] == str(cfgs / "sub" / "clips.npz")
+    # A flag is taken as typed, and the file's (refused) value is then not used at all.
+    _config(cfgs, "data: /etc/passwd.npz\n", "abs.yaml")
+    assert main(["train", "vae", "--config", str(cfgs / "abs.yaml"), "--data", "missing.npz", "--out", "r2", "--no-progress"]) == 2
+    line = _one_error_line(capsys)
+    assert "missing.npz" in line and "/etc/passwd" not in line and "config file" not in line, line
+
+
+def test_benchmark_config_paths_are_relative_to_the_config_and_cannot_leave_it(tmp_path, capsys):
+    """SynTone's ``data`` and UCR's ``data_dir``: refused when absolute or outside; read beside the file."""
+    cfgs = tmp_path / "cfgs"
+    np.savez(tmp_path / "x.npz", signals=np.zeros((20, 400), np.float32), sample_rate=np.int64(8000))
+    cases = [
+        (["benchmark"], "data: /tmp/x.npz\n", "data: absolute path '/tmp/x.npz' refused", "--data"),
+        (["benchmark"], "data: ../x.npz\n", "data: '../x.npz' leads outside", "--data"),
+        (["benchmark", "ucr"], "data_dir: /data/UCR\n", "data_dir: absolute path '/data/UCR' refused", "--data-dir"),
+        (["benchmark", "ucr"], "data_dir: ..\n", "data_dir: '..' leads outside", "--data-dir"),
+    ]
+    for argv, text, words, flag in cases:
+        cfg = _config(cfgs, text)
+        assert main(argv + ["--config", str(cfg), "--out", str(tmp_path / "o"), "--no-progress"]) == 2, text
+        line = _one_error_line(capsys)
+        assert words in line and flag in line, line
+    # Inside the folder: read from there (the errors name the file beside the config).
+    shutil.copy(tmp_path / "x.npz", cfgs / "x.npz")
+    cfg = _config(cfgs, "data: x.npz\n")
+    assert main(["benchmark", "--config", str(cfg), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert f"{cfgs / 'x.npz'}: has no 'factors' array" in _one_error_line(capsys)
+    (cfgs / "archive").mkdir()
+    cfg = _config(cfgs, "data_dir: archive\ndatasets: GunPoint\n")
+    assert main(["benchmark", "ucr", "--config", str(cfg), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert f"{cfgs / 'archive'}: no GunPoint/GunPoint_TRAIN.tsv" in _one_error_line(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "vae"], ["benchmark"], ["benchmark", "ucr"], ["benchmark", "decvae"], ["benchmark", "separation"],
+    ["benchmark", "separation-spectrogram"], ["unmix", "periodic", "--method", "vae"],
+])
+def test_no_config_file_can_choose_an_output_folder(argv, tmp_path, capsys):
+    """Outputs come from --out only: an ``out`` key is an unknown key in every --config."""
+    cfg = _config(tmp_path, f"out: {tmp_path / 'elsewhere'}\n")
+    assert main(argv + ["--config", str(cfg), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    line = _one_error_line(capsys)
+    assert "unknown key 'out'" in line, line
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "o").exists()
+
+
 # ------------------------------------------------------------------------------------
 # Determinism
 
@@ -261,6 +380,29 @@ def test_same_seed_same_results_json(tmp_path):
         doc = json.loads((tmp_path / name / "results.json").read_text())
         rows.append([r for r in doc if "seconds" not in str(r.get("metric", ""))])
     assert rows[0] and rows[0] == rows[1]
+
+
+def test_same_seed_same_results_json_when_a_network_is_trained(tmp_path):
+    """Two runs of the tiny SynTone benchmark, which trains a VAE per seed (one epoch, seeds 0
+    and 1) and then scores it, give identical results.json rows except the wall-clock
+    ``train_seconds``, and bitwise identical weights. Tolerance: none (``==`` on every value
+    and interval; CPU). Within a run the two seeds score differently, so the check has teeth."""
+    from sigvae.modelfile import load
+
+    argv = ["benchmark", "--profile", "tiny", "--models", "vae", "--seeds", "2", "--no-progress"]
+    rows = []
+    for name in ("a", "b"):
+        assert main(argv + ["--out", str(tmp_path / name)]) == 0
+        doc = json.loads((tmp_path / name / "results.json").read_text())
+        rows.append([r for r in doc if "seconds" not in str(r.get("metric", ""))])
+    assert len(rows[0]) == 30 and {(r["model"], r["seed"]) for r in rows[0]} == {("vae", 0), ("vae", 1)}
+    assert {"mig", "recon_error", "factor_vae_score"} <= {r["metric"] for r in rows[0]}
+    assert rows[0] == rows[1]
+    by_seed = [{r["metric"]: r["value"] for r in rows[0] if r["seed"] == s} for s in (0, 1)]
+    assert any(by_seed[0][m] != by_seed[1][m] for m in by_seed[0])
+    for seed in (0, 1):
+        a, b = (load(tmp_path / name / "models" / f"vae-seed{seed}") for name in ("a", "b"))
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
 # ------------------------------------------------------------------------------------

@@ -177,10 +177,34 @@ def load_config_file(path: str | Path) -> dict:
     return data
 
 
+def config_path(value: Any, config_file: str | Path, key: str, flag: str) -> str:
+    """A path read from the config file ``config_file`` under ``key``, made relative to the file's folder.
+
+    A config file is something users share and download, so a path in it must not reach
+    beyond the folder it sits in: absolute paths, and relative ones that lead outside that
+    folder through ``..`` or a symlink, are refused with a ConfigError telling the user to
+    pass the path as ``flag`` on the command line (where they see what they type).
+    Returns the path joined onto the config file's folder (as text; not resolved, so the
+    message and metadata show what the file said).
+    """
+    where = f"config file {str(config_file)!r}: {key}"
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a path relative to the config file, got {value!r}")
+    hint = f"paths in a config file must stay inside its folder; pass this one on the command line as {flag}"
+    if Path(value).is_absolute():
+        raise ConfigError(f"{where}: absolute path {value!r} refused; {hint}")
+    folder = Path(config_file).parent
+    joined = folder / value
+    real = joined.resolve()
+    if not real.is_relative_to(folder.resolve()):
+        raise ConfigError(f"{where}: {value!r} leads outside the config file's folder (to {real}); {hint}")
+    return str(joined)
+
+
 def check(cond: bool, message: str) -> None:
     """Raise ConfigError(message) unless ``cond`` (for ``validate`` methods)."""
     if not cond:
         raise ConfigError(message)
 
 
-__all__ = ["from_dict", "to_dict", "replace", "load_config_file", "check"]
+__all__ = ["from_dict", "to_dict", "replace", "load_config_file", "config_path", "check"]

@@ -6,6 +6,7 @@ return NumPy arrays; waveforms are float32 [N, C, T] at the model's sample rate.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,30 +47,134 @@ def fit_to_model(signals: np.ndarray, sample_rate: int, model: SigModel) -> np.n
 def read_input(spec: str, model: SigModel, max_examples: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
     """Read ``spec`` (a built-in source, .npz, audio folder or single audio file) for ``model``.
 
-    Returns (clips [M, C, length] at the model's rate, factors [M, K] or None).
+    A single audio file is read block by block and only until ``max_examples`` clips are
+    cut (:func:`iter_audio_clips`); the clips equal those :func:`fit_to_model` cuts from
+    the whole file. Returns (clips [M, C, length] at the model's rate, M ≤ max_examples;
+    factors [M, K] or None).
     """
     path = Path(spec)
     if path.is_file() and path.suffix.lower() not in (".npz",):
-        import soundfile as sf
-
-        try:
-            # Read only the frames the first ``max_examples`` clips use: embedding a few
-            # clips of an hour-long recording should not load the hour.
-            sr = sf.info(str(path)).samplerate
-            # (+1024 frames so the resampling filter's edge falls in a clip that is dropped)
-            frames = int(np.ceil(max_examples * model.config.length * sr / model.config.sample_rate)) + 1024
-            audio, sr = sf.read(path, frames=frames, dtype="float32", always_2d=True)
-        except Exception as e:
-            raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
-        if audio.shape[0] == 0:
-            raise DataError(f"{path}: audio file is empty (0 samples)")
-        return fit_to_model(audio.T[None], sr, model)[:max_examples], None
+        return np.concatenate(list(iter_audio_clips(path, model, max_clips=max_examples))), None
     data: SignalSet
     data, _ = load_signals(spec, n=max_examples, seed=seed, options=_source_options(model, spec))
     data = data.subset(np.arange(min(len(data), max_examples)))
     clips = fit_to_model(data.signals, data.sample_rate, model)
     factors = data.factors if clips.shape[0] == len(data) else None
     return clips[:max_examples], factors
+
+
+#: Frames of the input file read at once by :func:`iter_audio_clips` (16 s at 16 kHz:
+#: 1 MiB per channel as float32), before the resampling margins.
+BLOCK_FRAMES = 1 << 18
+
+
+def _read_block(f, start: int, frames: int) -> np.ndarray:
+    """Frames ``start`` … ``start + frames`` of the open ``soundfile.SoundFile`` ``f``: float32 [C, frames].
+
+    Raises DataError if the file ends before them (its header promised more) or they
+    hold NaN/inf (a float WAV can), rather than embedding zeros or NaN.
+    """
+    f.seek(start)
+    x = f.read(frames, dtype="float32", always_2d=True).T
+    if x.shape[1] != frames:
+        raise DataError(f"{f.name}: audio data ends at frame {start + x.shape[1]}, but the header promises {f.frames} frames")
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"{f.name}: contains NaN or inf samples")
+    return x
+
+
+def _model_rate_blocks(f, sample_rate: int, target: int, block: int) -> Iterator[np.ndarray]:
+    """The whole of ``f`` at ``target`` Hz, as consecutive float32 blocks [C, n].
+
+    At the file's own rate the blocks are the file's samples. Otherwise each block of
+    ``block`` input frames (rounded up to a multiple of the reduced ``down`` factor) is
+    read with a margin on both sides that covers the half-length of ``resample_poly``'s
+    default filter, resampled, and trimmed to the outputs that depend on the block alone;
+    since every block starts at a multiple of ``down``, the polyphase filter lines up
+    with the whole-file resampling and the samples equal ``resample_poly`` of the whole
+    file (the same taps summed in the same order).
+    """
+    total = int(f.frames)
+    if sample_rate == target:
+        for start in range(0, total, block):
+            yield _read_block(f, start, min(block, total - start))
+        return
+    g = int(np.gcd(int(sample_rate), int(target)))
+    up, down = int(target) // g, int(sample_rate) // g
+    # resample_poly's filter spans ±10·max(up, down) samples of the upsampled signal,
+    # i.e. ±10·max(up, down)/up input frames; +2 for the rounding of its delay.
+    margin = -(-(10 * max(up, down) // up + 2) // down) * down
+    step = -(-block // down) * down
+    n_out = -(-total * up // down)  # resample_poly's output length: ceil(T · up / down)
+    for start in range(0, total, step):
+        stop = min(total, start + step)
+        lo, hi = max(0, start - margin), min(total, stop + margin)
+        y = resample_poly(_read_block(f, lo, hi - lo), up, down, axis=-1)
+        first = start * up // down
+        last = n_out if stop == total else stop * up // down
+        off = first - lo * up // down
+        yield y[:, off : off + last - first].astype(np.float32)
+
+
+def iter_audio_clips(path: str | Path, model: SigModel, max_clips: int | None = None, batch: int = 32,
+                     block: int | None = None) -> Iterator[np.ndarray]:
+    """Cut the audio file ``path`` into the model's clips, reading it block by block.
+
+    The same clips as :func:`fit_to_model` on the whole file — resampled to the model's
+    rate, averaged to mono for a mono model, consecutive clips of ``model.config.length``
+    samples, the last zero-padded — but memory holds one block of ``block`` input frames
+    (default :data:`BLOCK_FRAMES`; plus resampling margins) and one batch, whatever the
+    file's length. Stops reading
+    once ``max_clips`` clips (None: all) have been cut.
+
+    Yields float32 batches [b, C_model, length], b ≤ ``batch``. Raises DataError for a
+    file that cannot be read, is empty, or has a channel count the model cannot take.
+    """
+    import soundfile as sf
+
+    cfg = model.config
+    length = int(cfg.length)
+    block = int(block or BLOCK_FRAMES)
+    limit = np.inf if max_clips is None else int(max_clips)
+    try:
+        f = sf.SoundFile(str(path))
+    except Exception as e:  # soundfile raises several types for corrupt files
+        raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
+    with f:
+        if f.frames <= 0:
+            raise DataError(f"{path}: audio file is empty (0 samples)")
+        if f.channels != cfg.in_channels and cfg.in_channels != 1:
+            raise DataError(f"{path}: {f.channels} channels; the model expects {cfg.in_channels}")
+        pending = np.zeros((cfg.in_channels, 0), np.float32)  # model-rate samples not yet in a clip
+        out: list[np.ndarray] = []
+        done = 0
+        blocks = _model_rate_blocks(f, int(f.samplerate), int(cfg.sample_rate), block)
+        try:
+            for x in blocks:
+                if x.shape[0] != cfg.in_channels:
+                    x = x.mean(axis=0, keepdims=True)  # as fit_to_model: resample, then mix down
+                pending = np.concatenate([pending, x], axis=1)
+                n = min(pending.shape[1] // length, limit - done)
+                for i in range(int(n)):
+                    out.append(pending[:, i * length : (i + 1) * length])
+                    done += 1
+                    if len(out) == batch:
+                        yield np.stack(out)
+                        out = []
+                pending = pending[:, int(n) * length :].copy()
+                if done >= limit:
+                    break
+            else:
+                if (pending.shape[1] or not done) and done < limit:  # the zero-padded last clip
+                    last = np.zeros((cfg.in_channels, length), np.float32)
+                    last[:, : pending.shape[1]] = pending
+                    out.append(last)
+        except sf.LibsndfileError as e:  # a file corrupt past its header
+            raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
+        finally:
+            blocks.close()
+        if out:
+            yield np.stack(out)
 
 
 def _source_options(model: SigModel, spec: str) -> dict | None:
@@ -83,6 +188,35 @@ def encode(model: SigModel, clips: np.ndarray, batch_size: int = 256) -> np.ndar
     model.eval()
     out = [model.embed(torch.from_numpy(clips[i : i + batch_size]).to(model.device)).cpu() for i in range(0, len(clips), batch_size)]
     return torch.cat(out).numpy()
+
+
+#: ``model.latents`` keys (DecVAE) → the names ``sigvae embed`` writes them under.
+LATENT_NAMES = {"z_mean": "frame_mean", "z_logvar": "frame_logvar", "valid": "frame_valid",
+                "u_mean": "utterance_mean", "u_logvar": "utterance_logvar"}
+
+
+@torch.no_grad()
+def embed_batches(model: SigModel, batches: Iterable[np.ndarray]) -> dict[str, np.ndarray]:
+    """Encode clip batches [b, C, T] one at a time; returns the arrays ``sigvae embed`` writes.
+
+    ``embedding`` [N, D] (``model.embed``) for every model; models with ``latents``
+    (DecVAE) add ``frame_mean``/``frame_logvar`` [N, F, S, z_dim], ``frame_valid``
+    [N, F, C] and, with the sequence branch, ``utterance_mean``/``utterance_logvar``
+    [N, S, s_dim]. Only one batch of clips is alive at a time (``batches`` may be a
+    generator reading a file); the per-clip results are kept, so memory grows with N
+    by the size of one clip's latents, not of its samples.
+    """
+    model.eval()
+    parts: dict[str, list[np.ndarray]] = {}
+    for clips in batches:
+        x = torch.from_numpy(np.ascontiguousarray(clips)).to(model.device)
+        parts.setdefault("embedding", []).append(model.embed(x).cpu().numpy())
+        if hasattr(model, "latents"):
+            lat = model.latents(x)
+            for k, name in LATENT_NAMES.items():
+                if k in lat:
+                    parts.setdefault(name, []).append(lat[k].cpu().numpy())
+    return {k: np.concatenate(v) for k, v in parts.items()}
 
 
 @torch.no_grad()

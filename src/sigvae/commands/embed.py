@@ -6,6 +6,12 @@ also write, per subspace, the frame-level posteriors ``frame_mean``/``frame_logv
 ``frame_valid`` [N, F, C] (False where a component is missing) and ``subspaces`` (names).
 Ground-truth factors are included when the input has them (``factors``; for SimVowels also
 ``frame_vowels`` [N, F]).
+
+A single audio file is embedded whole by default — read block by block, cut into the
+model's clips and encoded ``--batch-size`` clips at a time — so an hour-long recording
+needs memory for one block, one batch and the latents, not for the recording
+(``--max-examples`` stops after that many clips). Other inputs are loaded in memory;
+for them ``--max-examples`` defaults to 64.
 """
 
 from __future__ import annotations
@@ -22,19 +28,20 @@ def add_parser(sub) -> None:
     p.add_argument("run", help="model folder written by 'sigvae train'")
     p.add_argument("input", help="audio file, folder of audio, .npz, or a built-in source name (simvowels, syntone)")
     p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--max-examples", type=positive_int, default=64, help="at most this many clips (default 64)")
+    p.add_argument("--max-examples", type=positive_int, default=None,
+                   help="at most this many clips (default: every clip of an audio file, read in blocks; 64 for other inputs)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed for drawing from a built-in source")
     p.add_argument("--split", choices=["train", "val", "test"], help="SimVowels speaker split (default: the one trained on)")
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="clips encoded at once (default 32)")
     p.set_defaults(func=run_embed)
 
 
 def run_embed(args: argparse.Namespace) -> int:
-    import torch
+    from pathlib import Path
 
     from ..data import SOURCES, load_signals
     from ..errors import DataError
-    from ..inference import fit_to_model, read_input
+    from ..inference import embed_batches, fit_to_model, iter_audio_clips, read_input
     from ..io import write_npz
     from ..modelfile import load
 
@@ -42,40 +49,36 @@ def run_embed(args: argparse.Namespace) -> int:
         raise DataError(f"--out must end in .npz, got {args.out!r}")
     model = load(args.run)
     extra: dict[str, np.ndarray] = {}
-    if args.input in SOURCES:
-        meta = getattr(model, "metadata", {}) or {}
-        options = dict(meta.get("data_options") or {}) if meta.get("data") == args.input else {}
-        if args.split:
-            if args.input != "simvowels":
-                raise DataError(f"--split applies to simvowels only, not {args.input!r}")
-            options["split"] = args.split
-        data, source = load_signals(args.input, n=args.max_examples, seed=args.seed, options=options or None)
-        clips = fit_to_model(data.signals, data.sample_rate, model)
-        factors = data.factors if len(clips) == len(data) else None
-        if factors is not None and hasattr(source, "frame_vowels"):
-            extra["frame_vowels"] = source.frame_vowels(factors)
-            extra["factor_names"] = np.array(data.factor_names)
+    factors = None
+    path = Path(args.input)
+    if args.input not in SOURCES and path.is_file() and path.suffix.lower() != ".npz":
+        # One recording: streamed, so its length does not bound what can be embedded.
+        batches = iter_audio_clips(path, model, max_clips=args.max_examples, batch=args.batch_size)
     else:
-        clips, factors = read_input(args.input, model, max_examples=args.max_examples, seed=args.seed)
-    model.eval()
-    parts: dict[str, list[np.ndarray]] = {}
-    with torch.no_grad():
-        for i in range(0, len(clips), args.batch_size):
-            x = torch.from_numpy(clips[i : i + args.batch_size]).to(model.device)
-            parts.setdefault("embedding", []).append(model.embed(x).cpu().numpy())
-            if hasattr(model, "latents"):
-                lat = model.latents(x)
-                names = {"z_mean": "frame_mean", "z_logvar": "frame_logvar", "valid": "frame_valid",
-                         "u_mean": "utterance_mean", "u_logvar": "utterance_logvar"}
-                for k, name in names.items():
-                    if k in lat:
-                        parts.setdefault(name, []).append(lat[k].cpu().numpy())
-    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+        n = args.max_examples or 64
+        if args.input in SOURCES:
+            meta = getattr(model, "metadata", {}) or {}
+            options = dict(meta.get("data_options") or {}) if meta.get("data") == args.input else {}
+            if args.split:
+                if args.input != "simvowels":
+                    raise DataError(f"--split applies to simvowels only, not {args.input!r}")
+                options["split"] = args.split
+            data, source = load_signals(args.input, n=n, seed=args.seed, options=options or None)
+            clips = fit_to_model(data.signals, data.sample_rate, model)
+            factors = data.factors if len(clips) == len(data) else None
+            if factors is not None and hasattr(source, "frame_vowels"):
+                extra["frame_vowels"] = source.frame_vowels(factors)
+                extra["factor_names"] = np.array(data.factor_names)
+        else:
+            clips, factors = read_input(args.input, model, max_examples=n, seed=args.seed)
+        batches = (clips[i : i + args.batch_size] for i in range(0, len(clips), args.batch_size))
+    arrays = embed_batches(model, batches)
+    count = len(arrays["embedding"])
     if hasattr(model, "subspace_names"):
         arrays["subspaces"] = np.array(model.subspace_names())
     if factors is not None:
         arrays["factors"] = factors
     write_npz(args.out, **arrays, **extra, sample_rate=np.int64(model.config.sample_rate))
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in arrays.items() if k != "subspaces")
-    print(f"wrote {len(clips)} examples to {args.out}: {shapes}")
+    print(f"wrote {count} examples to {args.out}: {shapes}")
     return 0

@@ -16,7 +16,12 @@ from .common import (
 
 @dataclass
 class TrainFile:
-    """The keys a ``--config`` YAML/JSON file may hold (flags on the command line win)."""
+    """The keys a ``--config`` YAML/JSON file may hold (flags on the command line win).
+
+    ``data`` (unless a built-in name) and ``data_options.data_dir`` are paths relative to
+    the config file's folder and may not lead outside it. There is no output key: the run
+    folder comes from ``--out`` only.
+    """
 
     model: str = ""
     data: str = ""
@@ -65,7 +70,8 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..config import from_dict, load_config_file
+    from ..config import config_path, from_dict, load_config_file
+    from ..data import data_spec_from_config
     from ..errors import ConfigError
     from ..training import is_global_zero, train
 
@@ -88,12 +94,18 @@ def run_train(args: argparse.Namespace) -> int:
     if args.no_progress:
         training["progress"] = False
     data_options = dict(file.data_options)
+    # Paths from the file are relative to it and may not leave its folder; the flags the
+    # user types are taken as given.
+    data = args.data or (data_spec_from_config(file.data, args.config) if file.data else "syntone")
+    if "data_dir" in data_options:
+        data_options["data_dir"] = config_path(data_options["data_dir"], args.config, "data_options.data_dir",
+                                               "--data ucr:DIR/NAME")
     if args.duration is not None:
         data_options["duration"] = args.duration
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out RUN_DIR (the folder of the run to continue)")
     result = train(
-        model or "", args.data or file.data or "syntone", out=args.out, model_config=model_cfg,
+        model or "", data, out=args.out, model_config=model_cfg,
         train_config=training, num_examples=args.num_examples or file.num_examples or 2000,
         data_options=data_options or None, resume=args.resume, init_from=args.init_from,
     )

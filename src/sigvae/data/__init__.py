@@ -7,6 +7,7 @@ built-in source name (``syntone``), an ``.npz`` file, or a folder of audio files
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataError
 from ..registry import Registry
@@ -69,8 +70,30 @@ def load_signals(spec: str, n: int = 2000, seed: int = 0, options: dict | None =
     raise DataError(f"{spec}: unsupported data file; give an .npz or a folder of audio files")
 
 
+def data_spec_from_config(spec: Any, config_file: str | Path, key: str = "data", flag: str = "--data") -> str:
+    """A data spec read from a config file, with any path in it checked by :func:`~sigvae.config.config_path`.
+
+    Built-in source names and ``demo-tracks`` are not paths and pass unchanged; so does
+    ``ucr:NAME``. The folder of ``ucr:DIR/NAME`` and any other spec (an .npz, a folder of
+    audio or of tracks) must lie inside the config file's folder, and is returned joined
+    onto it; otherwise ConfigError.
+    """
+    from ..config import config_path
+
+    if isinstance(spec, str) and (spec in SOURCES or spec.replace("_", "-") == "demo-tracks"):
+        return spec
+    if isinstance(spec, str) and spec.lower().startswith("ucr:"):
+        from .ucr import parse_ucr_spec
+
+        name, folder = parse_ucr_spec(spec)
+        if folder is None:
+            return spec
+        return f"ucr:{Path(config_path(folder, config_file, key, flag)) / name}"
+    return config_path(spec, config_file, key, flag)
+
+
 __all__ = [
     "GroundTruthSource", "SignalSet", "SignalDataset", "SynTone", "SynToneConfig",
     "Frontend", "FrontendConfig", "SOURCES", "make_source", "load_signals",
-    "load_npz", "load_audio_folder", "read_npz",
+    "load_npz", "load_audio_folder", "read_npz", "data_spec_from_config",
 ]

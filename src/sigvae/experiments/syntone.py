@@ -79,7 +79,8 @@ class SynToneBenchmarkConfig:
     Data: ``num_train`` clips drawn from SynTone with ``data_seed`` (``grid``: every factor
     combination once instead), ``num_eval`` further clips for the metrics (half fit the
     predictors of SAP/DCI/explicitness, half score them; MI metrics use all). With
-    ``data`` = an .npz file, ``eval_fraction`` of its clips are held out instead.
+    ``data`` = an .npz file, ``eval_fraction`` of its clips are held out instead; in a
+    config file that path is relative to the file and may not lead outside its folder.
 
     The field defaults are the ``default`` profile (≤ 15 minutes on two CPU cores; why each
     value was chosen is in docs/benchmark.md). ``features`` overrides the front end
@@ -198,6 +199,11 @@ def resolve_settings(args: argparse.Namespace) -> SynToneBenchmarkConfig:
         file_values = load_config_file(args.config)
         if not isinstance(file_values, dict):
             raise ConfigError(f"{args.config}: expected a mapping of benchmark settings")
+        if "data" in file_values and getattr(args, "data", None) is None:
+            # A path in the file is relative to it and may not leave its folder; --data is as typed.
+            from ..data import data_spec_from_config
+
+            file_values["data"] = data_spec_from_config(file_values["data"], args.config)
     profile = "full" if getattr(args, "full", False) else (getattr(args, "profile", None) or file_values.get("profile") or "default")
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
@@ -635,7 +641,10 @@ def write_report(out: Path, cfg: SynToneBenchmarkConfig, data: BenchData, rows: 
 
     # --- settings and time
     rep.heading("Settings")
-    rep.text(f"Profile '{cfg.profile}'. Rerun exactly with: sigvae benchmark --config settings.json --out DIR "
+    # A data path inside settings.json would be read relative to settings.json (and refused
+    # if absolute), so the rerun command names it as a flag.
+    data_flag = "" if cfg.data == "syntone" else f" --data {cfg.data}"
+    rep.text(f"Profile '{cfg.profile}'. Rerun exactly with: sigvae benchmark --config settings.json{data_flag} --out DIR "
              "(settings.json is written beside this report).", note=True)
     items = [[k, json.dumps(v) if isinstance(v, (list, dict)) else str(v)] for k, v in to_dict(cfg).items()]
     items.insert(0, ["data set", f"{data.name}: {len(data.train)} training clips ({cfg.val_fraction:.0%} of them for validation), "

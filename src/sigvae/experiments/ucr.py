@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..config import load_config_file
+    from ..config import config_path, load_config_file
     from ..data.ucr import load_ucr
     from ..io import staged_dir
     from ..metrics.probes import kmeans_scores, nearest_neighbour_accuracy, probe_accuracies
@@ -186,7 +186,10 @@ def _run(args: argparse.Namespace) -> int:
     if steps < 1:
         raise ConfigError(f"--steps must be >= 1, got {steps}")
     use_minirocket = not args.no_minirocket and file_cfg.get("minirocket", True)
-    data_dir = pick("data_dir", "data_dir", None)
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is None and file_cfg.get("data_dir") is not None:
+        # Relative to the config file and inside its folder; --data-dir is taken as typed.
+        data_dir = config_path(file_cfg["data_dir"], args.config, "data_dir", "--data-dir")
     # Load (and so check) every data set before training anything.
     datasets = [load_ucr(n, data_dir) for n in names]
 
