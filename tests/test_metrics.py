@@ -93,6 +93,7 @@ def literal_irs(codes, factors, q=0.99):
 
 
 def literal_infomec(codes, factors, estimator):
+    """Hsu et al.'s InfoM/C/E; ``estimator`` is "histogram", "ksg" or "discrete" (latent values as symbols)."""
     n_f, n_z = factors.shape[1], codes.shape[1]
     binned = literal_discretize(codes)
     nmi = np.zeros((n_f, n_z))
@@ -101,16 +102,22 @@ def literal_infomec(codes, factors, estimator):
         for j in range(n_z):
             if estimator == "histogram":
                 nmi[i, j] = mutual_info_score(factors[:, i], binned[:, j])
+            elif estimator == "discrete":
+                nmi[i, j] = mutual_info_score(factors[:, i], codes[:, j])
             else:
                 z = (codes[:, j] - codes[:, j].mean()) / codes[:, j].std()
                 nmi[i, j] = mutual_info_classif(z[:, None], factors[:, i], n_neighbors=10, random_state=0)[0]
             nmi[i, j] /= h
     ranges = codes.max(axis=0) - codes.min(axis=0)
-    nmi = nmi[:, ranges > ranges.max() / 20]
+    nmi = nmi[:, ranges > 0] if estimator == "discrete" else nmi[:, ranges > ranges.max() / 20]
     infom = (np.mean(nmi.max(axis=0) / nmi.sum(axis=0)) - 1 / n_f) / (1 - 1 / n_f)
     n_a = nmi.shape[1]
     infoc = (np.mean(nmi.max(axis=1) / nmi.sum(axis=1)) - 1 / n_a) / (1 - 1 / n_a)
-    x = (codes - codes.mean(axis=0)) / codes.std(axis=0)
+    if estimator == "discrete":
+        # one indicator column per (latent, value)
+        x = np.stack([codes[:, j] == v for j in range(n_z) for v in np.unique(codes[:, j])], axis=1).astype(float)
+    else:
+        x = (codes - codes.mean(axis=0)) / codes.std(axis=0)
     parts = []
     for i in range(n_f):
         kw = dict(C=np.inf, class_weight="balanced", max_iter=100)
@@ -212,6 +219,20 @@ def test_infomec_equals_literal(estimator):
     want = literal_infomec(codes, factors, estimator)
     for key in ("infom", "infoc"):
         np.testing.assert_allclose(got[key], want[key], rtol=1e-6, err_msg=key)
+    np.testing.assert_allclose(got["infoe"], want["infoe"], atol=1e-4)
+
+
+def test_infomec_discrete_latents_equals_literal():
+    rng = np.random.default_rng(5)
+    factors = rng.integers(0, 4, size=(500, 2))
+    # integer latents: each factor plus a 0/1 slip, a 3-valued noise latent, a dead one
+    codes = np.concatenate(
+        [factors + rng.integers(0, 2, factors.shape), rng.integers(0, 3, (500, 1)), np.full((500, 1), 7)], axis=1
+    ).astype(float)
+    got = infomec(codes, factors, discrete_latents=True)
+    want = literal_infomec(codes, factors, "discrete")
+    for key in ("infom", "infoc"):
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-10, err_msg=key)
     np.testing.assert_allclose(got["infoe"], want["infoe"], atol=1e-4)
 
 
