@@ -486,6 +486,113 @@ def test_factor_vae_score_skips_dead_latents_and_is_reproducible():
     assert again == first
 
 
+# Literal, one-point-at-a-time versions of disentanglement_lib's interventional scores.
+# sigvae draws every point's factors before rendering any of them (see
+# sigvae.metrics.interventional); these loops consume the Generator in that same order, so
+# with a source that renders without randomness and a deterministic encoder both see the
+# very same batches, and everything after the draws is computed here point by point.
+
+
+class RenderingSource:
+    """Three factors; an observation [1, 3] is the factor values, rendered without the rng."""
+
+    factor_sizes = [3, 4, 5]
+
+    def sample_factors(self, n, rng):
+        return np.stack([rng.integers(0, s, n) for s in self.factor_sizes], axis=1)
+
+    def sample_observations_from_factors(self, factors, rng):
+        return factors[:, None, :].astype(np.float64)
+
+
+def tangled_encode(x):
+    """A fixed, partly entangled code: four latents mixing the factors, then a dead one."""
+    f = x[:, 0, :]
+    return np.stack([
+        f[:, 0] + 0.8 * np.sin(2.1 * f[:, 1]),
+        f[:, 1] + 0.5 * f[:, 2],
+        np.cos(1.7 * f[:, 0] + f[:, 2]),
+        0.3 * f[:, 2] + 0.4 * np.sin(5.0 * f[:, 1]),
+        np.full(f.shape[0], 2.0),
+    ], axis=1)
+
+
+def literal_beta_vae_points(source, encode, num_points, batch_size, rng):
+    num_factors = len(source.factor_sizes)
+    labels = rng.integers(num_factors, size=num_points)
+    first = source.sample_factors(num_points * batch_size, rng)
+    second = source.sample_factors(num_points * batch_size, rng)
+    features = []
+    for i in range(num_points):
+        a = first[i * batch_size : (i + 1) * batch_size]
+        b = second[i * batch_size : (i + 1) * batch_size].copy()
+        b[:, labels[i]] = a[:, labels[i]]  # the two batches agree on the chosen factor
+        za = encode(source.sample_observations_from_factors(a, rng))
+        zb = encode(source.sample_observations_from_factors(b, rng))
+        features.append(np.mean(np.abs(za - zb), axis=0))
+    return np.array(features), labels
+
+
+def literal_beta_vae_score(source, encode, seed, batch_size, num_train, num_eval):
+    rng = np.random.default_rng(seed)
+    train_x, train_y = literal_beta_vae_points(source, encode, num_train, batch_size, rng)
+    eval_x, eval_y = literal_beta_vae_points(source, encode, num_eval, batch_size, rng)
+    model = LogisticRegression().fit(train_x, train_y)
+    return {"train_accuracy": np.mean(model.predict(train_x) == train_y),
+            "eval_accuracy": np.mean(model.predict(eval_x) == eval_y)}
+
+
+def literal_factor_vae_votes(source, encode, num_points, batch_size, rng, global_var, active):
+    num_factors = len(source.factor_sizes)
+    fixed = rng.integers(num_factors, size=num_points)
+    factors = source.sample_factors(num_points * batch_size, rng)
+    points = []
+    for i in range(num_points):
+        batch = factors[i * batch_size : (i + 1) * batch_size].copy()
+        batch[:, fixed[i]] = batch[0, fixed[i]]  # every row takes the first row's value
+        z = encode(source.sample_observations_from_factors(batch, rng))
+        ratios = [z[:, d].var(ddof=1) / global_var[d] for d in active]
+        points.append((fixed[i], active[int(np.argmin(ratios))]))
+    return points
+
+
+def literal_factor_vae_score(source, encode, seed, batch_size, num_train, num_eval, num_variance_estimate):
+    rng = np.random.default_rng(seed)
+    sample = source.sample_factors(num_variance_estimate, rng)
+    global_var = encode(source.sample_observations_from_factors(sample, rng)).var(axis=0, ddof=1)
+    active = [d for d in range(global_var.shape[0]) if global_var[d] > 0]
+    train = literal_factor_vae_votes(source, encode, num_train, batch_size, rng, global_var, active)
+    evaluation = literal_factor_vae_votes(source, encode, num_eval, batch_size, rng, global_var, active)
+    # Majority vote: each latent predicts the factor it was most often chosen for (the
+    # lowest factor index on a tie or with no votes, as np.argmax in the reference).
+    votes = np.zeros((len(source.factor_sizes), global_var.shape[0]), dtype=int)
+    for k, d in train:
+        votes[k, d] += 1
+    predict = {d: int(np.argmax(votes[:, d])) for d in range(global_var.shape[0])}
+    return {"train_accuracy": np.mean([predict[d] == k for k, d in train]),
+            "eval_accuracy": np.mean([predict[d] == k for k, d in evaluation]),
+            "num_active_dims": float(len(active))}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_beta_vae_score_equals_literal(seed):
+    kw = dict(batch_size=8, num_train=60, num_eval=40)
+    got = beta_vae_score(RenderingSource(), tangled_encode, seed=seed, encode_batch_size=50, **kw)
+    want = literal_beta_vae_score(RenderingSource(), tangled_encode, seed, **kw)
+    assert got == want
+    assert 0.4 < want["eval_accuracy"] < 1.0  # chance is 1/3: an informative case, not a trivial one
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_factor_vae_score_equals_literal(seed):
+    kw = dict(batch_size=8, num_train=60, num_eval=40, num_variance_estimate=100)
+    got = factor_vae_score(RenderingSource(), tangled_encode, seed=seed, encode_batch_size=50, **kw)
+    want = literal_factor_vae_score(RenderingSource(), tangled_encode, seed, **kw)
+    assert got == want
+    assert want["num_active_dims"] == 4.0  # the dead latent is left out
+    assert 0.4 < want["eval_accuracy"] < 1.0
+
+
 def test_interventional_scores_check_the_encoder():
     with pytest.raises(DataError, match="codes"):
         beta_vae_score(FakeSource(), lambda x: np.zeros(x.shape[0]), **SMALL)
