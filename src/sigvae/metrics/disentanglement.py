@@ -200,9 +200,10 @@ def modularity(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -> fl
     it is the G statistic, roughly chi-square with (bins - 1)(values - 1) degrees of
     freedom), and the formula scores how that MI is spread over factors, not its size.
     Such a latent scores about 0.56 for factors with 5, 6 and 8 values, 0.34 for three
-    4-valued factors (20 bins). So a code of pure noise scores well above 0, and noise
-    latents beside a perfect code pull its modularity below 1 (each informative latent
-    still scores 1).
+    4-valued factors (20 bins), and nearly 1 when one factor has far more values than the
+    others (4, 8 and 400: that factor's MI bias dominates). So a code of pure noise scores
+    well above 0, and noise latents beside a perfect code pull its modularity below 1
+    (each informative latent still scores 1) unless one factor has many values.
 
     Invariant to permuting latents and to affine rescaling of a latent.
 
