@@ -59,7 +59,7 @@ def literal_mig(codes, factors):
     return float(np.mean(gaps))
 
 
-def literal_modularity(codes, factors):
+def literal_modularity_per_latent(codes, factors):
     m = literal_mi(codes, factors)
     scores = []
     for d in range(m.shape[0]):
@@ -69,7 +69,11 @@ def literal_modularity(codes, factors):
             scores.append(0.0)
             continue
         scores.append(1.0 - (sum(sq) - top) / (top * (len(sq) - 1)))
-    return float(np.mean(scores))
+    return scores
+
+
+def literal_modularity(codes, factors):
+    return float(np.mean(literal_modularity_per_latent(codes, factors)))
 
 
 def literal_irs(codes, factors, q=0.99):
@@ -89,6 +93,7 @@ def literal_irs(codes, factors, q=0.99):
 
 
 def literal_infomec(codes, factors, estimator):
+    """Hsu et al.'s InfoM/C/E; ``estimator`` is "histogram", "ksg" or "discrete" (latent values as symbols)."""
     n_f, n_z = factors.shape[1], codes.shape[1]
     binned = literal_discretize(codes)
     nmi = np.zeros((n_f, n_z))
@@ -97,16 +102,22 @@ def literal_infomec(codes, factors, estimator):
         for j in range(n_z):
             if estimator == "histogram":
                 nmi[i, j] = mutual_info_score(factors[:, i], binned[:, j])
+            elif estimator == "discrete":
+                nmi[i, j] = mutual_info_score(factors[:, i], codes[:, j])
             else:
                 z = (codes[:, j] - codes[:, j].mean()) / codes[:, j].std()
                 nmi[i, j] = mutual_info_classif(z[:, None], factors[:, i], n_neighbors=10, random_state=0)[0]
             nmi[i, j] /= h
     ranges = codes.max(axis=0) - codes.min(axis=0)
-    nmi = nmi[:, ranges > ranges.max() / 20]
+    nmi = nmi[:, ranges > 0] if estimator == "discrete" else nmi[:, ranges > ranges.max() / 20]
     infom = (np.mean(nmi.max(axis=0) / nmi.sum(axis=0)) - 1 / n_f) / (1 - 1 / n_f)
     n_a = nmi.shape[1]
     infoc = (np.mean(nmi.max(axis=1) / nmi.sum(axis=1)) - 1 / n_a) / (1 - 1 / n_a)
-    x = (codes - codes.mean(axis=0)) / codes.std(axis=0)
+    if estimator == "discrete":
+        # one indicator column per (latent, value)
+        x = np.stack([codes[:, j] == v for j in range(n_z) for v in np.unique(codes[:, j])], axis=1).astype(float)
+    else:
+        x = (codes - codes.mean(axis=0)) / codes.std(axis=0)
     parts = []
     for i in range(n_f):
         kw = dict(C=np.inf, class_weight="balanced", max_iter=100)
@@ -211,6 +222,20 @@ def test_infomec_equals_literal(estimator):
     np.testing.assert_allclose(got["infoe"], want["infoe"], atol=1e-4)
 
 
+def test_infomec_discrete_latents_equals_literal():
+    rng = np.random.default_rng(5)
+    factors = rng.integers(0, 4, size=(500, 2))
+    # integer latents: each factor plus a 0/1 slip, a 3-valued noise latent, a dead one
+    codes = np.concatenate(
+        [factors + rng.integers(0, 2, factors.shape), rng.integers(0, 3, (500, 1)), np.full((500, 1), 7)], axis=1
+    ).astype(float)
+    got = infomec(codes, factors, discrete_latents=True)
+    want = literal_infomec(codes, factors, "discrete")
+    for key in ("infom", "infoc"):
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-10, err_msg=key)
+    np.testing.assert_allclose(got["infoe"], want["infoe"], atol=1e-4)
+
+
 def test_gaussian_total_correlation_equals_literal_and_is_zero_for_independent():
     rng = np.random.default_rng(5)
     codes = rng.normal(size=(500, 4)) @ rng.normal(size=(4, 4))
@@ -237,16 +262,54 @@ def test_discretize_matches_histogram_bins():
 def test_perfect_code_scores_near_one():
     codes, factors = perfect_code()
     assert mig(codes, factors) > 0.95
-    # Without noise latents every latent informs about one factor only.
-    assert modularity(codes[:, :3], factors) > 0.99
-    # Noise latents carry the same small plug-in MI about every factor, which
-    # Ridgeway & Mozer's formula scores near 1/2, so the mean drops to about 0.8.
-    assert 0.75 < modularity(codes, factors) < 0.95
     assert irs(codes, factors) > 0.6
     scores = infomec(codes, factors, mi_estimator="histogram")
     assert scores["infoc"] > 0.9 and scores["infoe"] > 0.95
     # InfoM, like modularity, counts wide noise latents as active and uninformative-but-even.
     assert infomec(codes[:, :3], factors, mi_estimator="histogram")["infom"] > 0.95
+
+
+def test_modularity_of_a_perfect_code_with_noise_latents():
+    """Modularity averages over every latent, and a noise latent cannot score 1.
+
+    disentanglement_lib's definition gives 0 only to a latent whose MI is exactly zero. A
+    noise latent's plug-in MI with each factor is small but positive, and the formula
+    scores how that MI is spread over factors, not how large it is; so the noise latents
+    pull the mean below 1 while each informative latent scores 1.
+    """
+    codes, factors = perfect_code()
+    per_latent = literal_modularity_per_latent(codes, factors)
+    assert min(per_latent[:3]) > 0.99  # the informative latents
+    assert max(per_latent[3:]) < 0.9  # the noise latents
+    assert modularity(codes[:, :3], factors) > 0.99
+    np.testing.assert_allclose(modularity(codes, factors), np.mean(per_latent), rtol=1e-12)
+
+
+def _chi_square_modularity(dofs, draws=400_000, seed=0):
+    """Expected modularity of a latent independent of every factor, from the G-test.
+
+    For a latent independent of factor k, 2 N I(z; v_k) (plug-in MI in nats) is the G
+    statistic, asymptotically chi-square with (bins - 1)(values_k - 1) degrees of freedom;
+    the MIs with different factors are (nearly) independent. The score is then the
+    modularity formula applied to independent chi-square draws (N cancels).
+    """
+    rng = np.random.default_rng(seed)
+    mi = np.stack([rng.chisquare(dof, draws) for dof in dofs], axis=1)
+    sq = mi**2
+    top = sq.max(axis=1)
+    return float(np.mean(1.0 - (sq.sum(axis=1) - top) / (top * (len(dofs) - 1))))
+
+
+@pytest.mark.parametrize("sizes", [(5, 6, 8), (4, 4, 4), (10, 10)])
+def test_modularity_of_a_random_code_is_the_chi_square_value_not_zero(sizes):
+    # Uniform latents fill the 20 equal-width bins evenly, so the chi-square limit holds;
+    # 400 latents make the mean tight (standard error about 0.01).
+    rng = np.random.default_rng(sum(sizes))
+    factors = np.stack([rng.integers(0, s, 3000) for s in sizes], axis=1)
+    codes = rng.uniform(size=(3000, 400))
+    want = _chi_square_modularity([19 * (s - 1) for s in sizes])
+    assert want > 0.15  # far from the 0 a reader might expect of a random code
+    assert abs(modularity(codes, factors) - want) < 0.03
 
 
 def test_random_code_scores_near_zero():

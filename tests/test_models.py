@@ -79,6 +79,22 @@ def test_factor_vae_gradients_stay_with_their_optimiser():
     assert m.encoder.head[-1].weight.grad is not None
 
 
+def test_factor_vae_weights_its_kl_by_beta():
+    """``--beta`` reaches FactorVAE: the same weights at β = 50 and β = 1 differ by exactly 49 · KL."""
+    torch.manual_seed(0)
+    one = _model("factor_vae").eval()
+    fifty = _model("factor_vae", beta=50.0).eval()
+    fifty.load_state_dict(one.state_dict())
+    x = torch.randn(4, 1, 1600) * 0.3
+    a, b = one.step({"x": x}, "val").logs, fifty.step({"x": x}, "val").logs
+    # eval mode encodes to the posterior mean, so recon, KL and TC are the same in both runs
+    for k in ("recon", "kl", "tc"):
+        assert torch.equal(a[k], b[k])
+    assert a["kl"] > 0
+    assert torch.allclose(b["loss"] - a["loss"], 49 * a["kl"], rtol=1e-5)
+    assert torch.allclose(a["loss"], a["recon"] + a["kl"] + one.config.gamma * a["tc"], rtol=1e-6)
+
+
 def test_beta_tcvae_uses_dataset_size():
     m = _model("beta_tcvae")
     m.configure_for_data(5000)
