@@ -1,9 +1,9 @@
 """FactorVAE (Kim & Mnih, ICML 2018): a VAE whose total correlation is penalised through a discriminator.
 
     VAE loss  = reconstruction + β · KL + γ · TC,  TC ≈ E[D(z)_real-logit − D(z)_perm-logit]
+    disc loss = CE(D(z.detach()), real) + CE(D(permute_dims(z.detach())), permuted)
 β is the config's ``beta`` (default 1, Kim & Mnih's objective); it is honoured so that
 ``sigvae train factor_vae --beta X`` does what its flag says instead of being ignored.
-    disc loss = CE(D(z.detach()), real) + CE(D(permute_dims(z.detach())), permuted)
 Two optimisers, and each loss reaches only its own optimiser's parameters: the VAE's TC
 term runs the discriminator with detached weights, the discriminator sees detached z.
 So the training path can back-propagate the sum of both losses once per step (one
