@@ -173,12 +173,23 @@ def test_arflow_order1_equals_gaussian_ar1():
     np.testing.assert_allclose(prior.log_prob(z).detach().numpy(), multivariate_normal(np.zeros(n), cov).logpdf(z[:, 0].numpy()), rtol=1e-10)
 
 
-def test_arflow_adaptive_flow_density_integrates_change_of_variables():
-    prior = ARFlowPrior(2, order=3, hidden=8).double()
+@pytest.mark.parametrize("window", [0, 4])
+def test_arflow_adaptive_flow_density_integrates_change_of_variables(window):
+    prior = ARFlowPrior(2, order=3, hidden=8, volatility_window=window).double()
     with torch.no_grad():
         prior.w_out.normal_(0, 0.3)
+        if window:
+            prior.vol_gain.copy_(torch.tensor([0.7, -0.4]))
     z = prior.sample(3, 12, generator=torch.Generator().manual_seed(1)).double()
     mean, log_std = prior.conditionals(z)
+    if window:  # the energy term by a literal loop over steps: mean of the squares of the `window` values before t
+        plain = ARFlowPrior(2, order=3, hidden=8).double()
+        plain.load_state_dict({k: v for k, v in prior.state_dict().items() if k != "vol_gain"})
+        expected = plain.conditionals(z)[1].clone()
+        for t in range(12):
+            past = torch.cat([torch.zeros(3, 2, window, dtype=z.dtype), z], -1)[..., t : t + window]
+            expected[..., t] += torch.tensor([0.7, -0.4], dtype=z.dtype) * 0.5 * torch.log(0.01 + (past**2).mean(-1))
+        torch.testing.assert_close(log_std, expected)
     eps = (z - mean) / log_std.exp()
     manual = (-0.5 * eps**2 - 0.5 * np.log(2 * np.pi) - log_std).sum((1, 2))
     torch.testing.assert_close(prior.log_prob(z), manual)
@@ -254,6 +265,64 @@ def test_bss_vae_step_is_finite_and_trains_every_part(name):
     assert model.encode_sequence(torch.randn(1, 3, 123)).mean.shape == (1, 2, 123)
 
 
+@pytest.mark.parametrize("taps", [1, 7])
+def test_orthogonal_demixing_starts_as_identity_and_stays_a_rotation(taps):
+    from sigvae.models import build_model
+
+    model = build_model("arflow_vae", {"in_channels": 3, "latent_dim": 3, "length": 50, "demixing": "orthogonal", "encoder_kernel": taps})
+    q = model.rotation.weight.detach()
+    assert torch.allclose(q @ q.T, torch.eye(3), atol=1e-5)
+    x = torch.randn(2, 3, 50)
+    with torch.no_grad():  # identity filter and unit gains: decoding the posterior mean gives the input back
+        assert torch.allclose(model.decode(model.encode_sequence(x).mean), x, atol=1e-5)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(5):
+        opt.zero_grad()
+        model.step({"x": x}, "train").losses["model"].backward()
+        opt.step()
+    q2 = model.rotation.weight.detach()
+    assert not torch.allclose(q2, q, atol=1e-3)  # it moved ...
+    assert torch.allclose(q2 @ q2.T, torch.eye(3), atol=1e-5)  # ... and is still orthogonal
+    with pytest.raises(ConfigError, match="orthogonal"):
+        build_model("gp_vae", {"in_channels": 3, "latent_dim": 3, "demixing": "orthogonal", "encoder": "mlp"})
+    with pytest.raises(ConfigError, match="orthogonal"):
+        build_model("gp_vae", {"in_channels": 4, "latent_dim": 3, "demixing": "orthogonal"})
+
+
+def test_orthogonal_model_round_trips_through_its_model_file(tmp_path):
+    from sigvae.modelfile import load, save_model
+    from sigvae.models import build_model
+
+    torch.manual_seed(3)
+    model = build_model("skr_vae", {"in_channels": 2, "latent_dim": 2, "length": 30, "demixing": "orthogonal", "encoder_kernel": 5})
+    with torch.no_grad():
+        model.source_filter.weight.normal_()
+    save_model(model, tmp_path / "m")
+    back = load(tmp_path / "m")
+    x = torch.randn(1, 2, 64)
+    with torch.no_grad():
+        assert torch.equal(back.encode_sequence(x).mean, model.encode_sequence(x).mean)
+
+
+def test_vae_settings_choose_orthogonal_demixing_for_linear_models():
+    from sigvae.separation import VAESettings
+
+    assert VAESettings().model_overrides()["demixing"] == "orthogonal"
+    assert VAESettings(model={"encoder": "mlp", "decoder": "mlp"}).model_overrides()["demixing"] == "free"
+    assert VAESettings(demixing="free").model_overrides()["demixing"] == "free"
+    with pytest.raises(ConfigError, match="demixing"):
+        VAESettings(demixing="rotation").validate()
+
+
+@pytest.mark.slow
+def test_orthogonal_arflow_vae_separates_gaussian_sources():
+    """Two GP sources with different length scales: a case where FastICA fails and second-order structure works."""
+    mix = make_mixture(MixtureConfig(condition="gaussian", sources=2, length=2000, seed=1))
+    res = separate(mix.mixtures, "arflow_vae", 2, seed=0, vae={"window": 200, "hop": 10, "epochs": 12})
+    assert mcc(mix.sources, res.sources) > 0.99
+    assert mcc(mix.sources, separate(mix.mixtures, "fastica", 2).sources) < 0.9  # the case is not one FastICA solves
+
+
 def test_separate_rejects_bad_requests():
     x = make_mixture(MixtureConfig(length=200)).mixtures
     with pytest.raises(ConfigError, match="unknown separation method"):
@@ -281,6 +350,9 @@ def test_unmix_cli_baseline_with_reference(tmp_path, capsys):
     assert "silent" in capsys.readouterr().err
     assert main(["unmix", "periodic", "--method", "nmf", "--out", str(tmp_path / "y")]) == 2
     assert main(["unmix", "periodic", "--n-sources", "4", "--out", str(tmp_path / "y")]) == 2
+    assert main(["unmix", "periodic", "--method", "sobi", "--demixing", "free", "--out", str(tmp_path / "y")]) == 2
+    assert main(["unmix", "periodic", "--method", "vae", "--nonlinear", "--demixing", "orthogonal", "--out", str(tmp_path / "y")]) == 2
+    assert "orthogonal" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 

@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("--window", type=positive_int, help="VAE methods: samples per training window (default 250)")
     p.add_argument("--config", help="YAML/JSON with VAE settings (window, hop, epochs, batch_size, lr, model: {...})")
     p.add_argument("--nonlinear", action="store_true", help="VAE methods: MLP encoder and decoder (nonlinear mixing)")
+    p.add_argument("--demixing", choices=["auto", "orthogonal", "free"], help="VAE methods: orthogonal = a rotation of the whitened "
+                   "mixtures (linear mixing), free = unconstrained encoder and decoder; auto (default) = orthogonal unless --nonlinear")
     p.add_argument("--no-progress", action="store_true", help="hide the training progress bar")
     p.set_defaults(func=run_unmix)
 
@@ -114,10 +116,12 @@ def run_unmix(args: argparse.Namespace) -> int:
             settings.window = args.window
         if args.nonlinear:
             settings.model = {"encoder": "mlp", "decoder": "mlp", **settings.model}
+        if args.demixing:
+            settings.demixing = args.demixing
         settings.progress = not args.no_progress
         vae = settings
-    elif args.config or args.epochs or args.window or args.nonlinear:
-        raise ConfigError(f"--config/--epochs/--window/--nonlinear apply to VAE methods, not {entry.name!r}")
+    elif args.config or args.epochs or args.window or args.nonlinear or args.demixing:
+        raise ConfigError(f"--config/--epochs/--window/--nonlinear/--demixing apply to VAE methods, not {entry.name!r}")
     with staged_dir(args.out) as out:
         result = separate(mix.mixtures, entry.name, k, seed=args.seed, vae=vae,
                           run_dir=(out / "model") if vae is not None else None)

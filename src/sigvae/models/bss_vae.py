@@ -4,7 +4,14 @@ Windows x [B, C, L] of a (whitened) multichannel signal. The encoder demixes: a 
 convolution over time (``encoder_kernel`` taps; 1 = instantaneous), linear or an MLP,
 giving a diagonal Gaussian q(z | x) with mean and log-variance [B, K, L]. The decoder
 remixes instantaneously: x̂_t = A z_t (linear) or an MLP of z_t, with a learned noise
-variance per channel. The prior p(z) is chosen per model (``prior``): ``normal``, ``gp``
+variance per channel.
+
+``demixing: orthogonal`` (whitened input, C = K, linear): the demixing is a rotation Q
+(parametrised to stay orthogonal), followed by one FIR filter h_k per source
+(``encoder_kernel`` taps, starting as the identity) and a learned posterior variance per
+source; the decoder is tied, x̂_t = Qᵀ diag(g) z_t. After whitening, the sources are a
+rotation of the input, so this searches only the K(K−1)/2 angles that matter (as FastICA
+and SOBI do) instead of a free K×K encoder and decoder. The prior p(z) is chosen per model (``prior``): ``normal``, ``gp``
 (exact GP-VAE prior), ``skr`` (SKR-VAE) or ``arflow`` (AR-Flow VAE); see ``sigvae.priors``.
 
 Loss per window, divided by the window length L (so learning rates do not depend on it):
@@ -45,6 +52,7 @@ class BSSVAEConfig(ModelConfig):
     decoder: Literal["linear", "mlp"] = "linear"
     hidden_dim: int = 64
     encoder_kernel: int = 1  # taps of the demixing filter over time (odd)
+    demixing: Literal["free", "orthogonal"] = "free"
     beta: float = 1.0
     # kernel priors (gp, skr)
     kernel: Literal["rbf", "cauchy", "matern12"] = "cauchy"
@@ -57,6 +65,7 @@ class BSSVAEConfig(ModelConfig):
     # AR-flow prior
     ar_order: int = 4
     ar_hidden: int = 16
+    ar_volatility_window: int = 50  # steps of past energy that scale the flow (0: off)
     phi_low: float = 0.3
     phi_high: float = 0.98
     min_noise_logvar: float = -9.0
@@ -67,11 +76,15 @@ class BSSVAEConfig(ModelConfig):
         check(self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}")
         check(self.hidden_dim >= 1, f"hidden_dim must be >= 1, got {self.hidden_dim}")
         check(self.encoder_kernel >= 1 and self.encoder_kernel % 2 == 1, f"encoder_kernel must be odd and >= 1, got {self.encoder_kernel}")
+        check(self.demixing in ("free", "orthogonal"), f"demixing must be 'free' or 'orthogonal', got {self.demixing!r}")
+        check(self.demixing == "free" or (self.encoder == "linear" and self.decoder == "linear" and self.in_channels == self.latent_dim),
+              "demixing 'orthogonal' needs a linear encoder and decoder and in_channels == latent_dim (whitened input)")
         check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")
         check(0 < self.scale_low <= self.scale_high, f"need 0 < scale_low <= scale_high, got {self.scale_low}, {self.scale_high}")
         check(self.gp_jitter > 0, f"gp_jitter must be > 0, got {self.gp_jitter}")
         check(self.skr_window >= 1, f"skr_window must be >= 1, got {self.skr_window}")
         check(self.ar_order >= 1 and self.ar_hidden >= 0, "ar_order must be >= 1 and ar_hidden >= 0")
+        check(self.ar_volatility_window >= 0, f"ar_volatility_window must be >= 0, got {self.ar_volatility_window}")
         check(-1 < self.phi_low <= self.phi_high < 1, f"need -1 < phi_low <= phi_high < 1, got {self.phi_low}, {self.phi_high}")
 
     def prior_options(self) -> dict:
@@ -80,7 +93,8 @@ class BSSVAEConfig(ModelConfig):
                     "learn_scales": self.learn_scales}
             return {**opts, "jitter": self.gp_jitter} if self.prior == "gp" else {**opts, "window": self.skr_window, "causal": self.skr_causal}
         if self.prior == "arflow":
-            return {"order": self.ar_order, "hidden": self.ar_hidden, "phi_low": self.phi_low, "phi_high": self.phi_high}
+            return {"order": self.ar_order, "hidden": self.ar_hidden, "phi_low": self.phi_low, "phi_high": self.phi_high,
+                    "volatility_window": self.ar_volatility_window}
         return {}
 
 
@@ -101,20 +115,34 @@ class BSSVAE(SigModel):
         from ..priors import build_prior
 
         c, k = config.in_channels, config.latent_dim
-        if config.encoder == "linear":
+        self.orthogonal = config.demixing == "orthogonal"
+        if self.orthogonal:
+            self.rotation = nn.utils.parametrizations.orthogonal(nn.Linear(k, k, bias=False))
+            taps = config.encoder_kernel
+            self.source_filter = nn.Conv1d(k, k, taps, padding=taps // 2, groups=k, bias=False)
+            with torch.no_grad():
+                self.source_filter.weight.zero_()
+                self.source_filter.weight[:, 0, taps // 2] = 1.0
+            self.posterior_logvar = nn.Parameter(torch.full((k,), config.init_logvar))
+            self.gain = nn.Parameter(torch.ones(k))
+        elif config.encoder == "linear":
             self.encoder = nn.Conv1d(c, 2 * k, config.encoder_kernel, padding=config.encoder_kernel // 2)
         else:
             self.encoder = _pointwise_mlp(c, config.hidden_dim, 2 * k, config.encoder_kernel)
-        last = self.encoder if isinstance(self.encoder, nn.Conv1d) else self.encoder[-1]
-        with torch.no_grad():  # start with confident posteriors: structured priors punish noisy z hard
-            last.weight[k:] *= 0.01
-            last.bias[k:] = config.init_logvar
-        self.decoder = nn.Conv1d(k, c, 1) if config.decoder == "linear" else _pointwise_mlp(k, config.hidden_dim, c)
+        if not self.orthogonal:
+            last = self.encoder if isinstance(self.encoder, nn.Conv1d) else self.encoder[-1]
+            with torch.no_grad():  # start with confident posteriors: structured priors punish noisy z hard
+                last.weight[k:] *= 0.01
+                last.bias[k:] = config.init_logvar
+            self.decoder = nn.Conv1d(k, c, 1) if config.decoder == "linear" else _pointwise_mlp(k, config.hidden_dim, c)
         self.noise_logvar = nn.Parameter(torch.full((c,), -2.0))
         self.prior = build_prior(config.prior, k, **config.prior_options())
 
     def encode_sequence(self, x: torch.Tensor) -> Posterior:
         """Mixtures [B, C, T] → posterior mean and log-variance of the sources [B, K, T]."""
+        if self.orthogonal:
+            mean = self.source_filter(torch.einsum("kc,bct->bkt", self.rotation.weight, x))
+            return Posterior(mean, self.posterior_logvar.clamp(-12.0, 6.0)[None, :, None].expand_as(mean))
         mean, logvar = self.encoder(x).chunk(2, dim=1)
         return Posterior(mean, logvar.clamp(-12.0, 6.0))
 
@@ -125,6 +153,8 @@ class BSSVAE(SigModel):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Sources [B, K, T] → mixtures [B, C, T] (instantaneous remixing)."""
+        if self.orthogonal:
+            return torch.einsum("kc,bkt->bct", self.rotation.weight, z * self.gain[None, :, None])
         return self.decoder(z)
 
     def sample(self, n: int) -> torch.Tensor:

@@ -209,7 +209,11 @@ class ARFlowPrior(nn.Module):
         log σ_{d,t} = s_d + u_dᵀ tanh(U_d c_t + b_d),
 
     so the effective AR coefficients and innovation scale adapt to the local context (this is
-    what makes the marginal non-Gaussian). By change of variables,
+    what makes the marginal non-Gaussian). ``volatility_window`` W > 0 adds a longer context
+    to the scale: log σ_{d,t} += c_d · ½ log(ε + (1/W) Σ_{j=1..W} z²_{d,t−j}), ε = 10⁻², with c_d
+    learned (starting at 0), so a source whose loudness changes over time (piecewise-stationary
+    variance, speech) is scored by its local energy; still causal, so still a normalised
+    density. By change of variables,
 
         log p(z) = Σ_{d,t} [log N(ε_{d,t}; 0, 1) − log σ_{d,t}],  ε_{d,t} = (z_{d,t} − μ_{d,t}) / σ_{d,t}.
 
@@ -219,11 +223,17 @@ class ARFlowPrior(nn.Module):
     ``hidden = 0`` gives a plain (non-adaptive) Gaussian AR(p) per dimension.
     """
 
-    def __init__(self, dim: int, order: int = 4, hidden: int = 16, phi_low: float = 0.3, phi_high: float = 0.98, **_):
+    def __init__(self, dim: int, order: int = 4, hidden: int = 16, phi_low: float = 0.3, phi_high: float = 0.98,
+                 volatility_window: int = 0, **_):
         super().__init__()
         if order < 1 or hidden < 0:
             raise ConfigError(f"AR-flow order must be >= 1 and hidden >= 0, got order={order}, hidden={hidden}")
         self.dim, self.order, self.hidden = dim, order, hidden
+        self.volatility_window = volatility_window
+        if volatility_window < 0:
+            raise ConfigError(f"AR-flow volatility_window must be >= 0, got {volatility_window}")
+        if volatility_window:
+            self.vol_gain = nn.Parameter(torch.zeros(dim))
         phi = torch.linspace(phi_low, phi_high, dim) if dim > 1 else torch.tensor([0.5 * (phi_low + phi_high)])
         coef = torch.zeros(dim, order)
         coef[:, 0] = phi
@@ -248,6 +258,10 @@ class ARFlowPrior(nn.Module):
             out = torch.einsum("bdth,dho->bdto", h, self.w_out) + self.b_out[None, :, None, :]
             mean = mean + out[..., 0]
             log_std = log_std + 4.0 * torch.tanh(out[..., 1] / 4.0)  # bounded: no degenerate scales
+        if self.volatility_window:
+            w = self.volatility_window  # mean of z² over the w steps before t (zeros before the start)
+            past = nn.functional.avg_pool1d(nn.functional.pad(z * z, (w, 0))[..., :n + w - 1], w, stride=1, count_include_pad=True)
+            log_std = log_std + self.vol_gain[None, :, None] * 0.5 * torch.log(past + 1e-2)
         return mean, log_std
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:

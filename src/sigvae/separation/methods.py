@@ -41,7 +41,10 @@ class VAESettings:
 
     ``window``/``hop``: samples per training window and between window starts;
     ``model``: overrides of :class:`~sigvae.models.bss_vae.BSSVAEConfig` (e.g. ``encoder: mlp``);
-    ``auto_mlp``: use MLP encoder and decoder when the caller says the mixing is nonlinear.
+    ``demixing``: ``orthogonal`` (a rotation of the whitened mixtures, then a filter per
+    source; see :class:`~sigvae.models.bss_vae.BSSVAEConfig`), ``free`` (an unconstrained
+    linear or MLP encoder and decoder) or ``auto`` (orthogonal unless ``model`` asks for an
+    MLP encoder or decoder).
     """
 
     window: int = 250
@@ -50,6 +53,7 @@ class VAESettings:
     batch_size: int = 16
     lr: float = 1e-2
     model: dict = field(default_factory=dict)
+    demixing: str = "auto"
     progress: bool = False
 
     def validate(self) -> None:
@@ -58,6 +62,13 @@ class VAESettings:
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        check(self.demixing in ("auto", "free", "orthogonal"), f"demixing must be auto, free or orthogonal, got {self.demixing!r}")
+
+    def model_overrides(self) -> dict:
+        """The BSS VAE config overrides these settings imply (``demixing`` resolved)."""
+        linear = self.model.get("encoder", "linear") == "linear" and self.model.get("decoder", "linear") == "linear"
+        demixing = self.demixing if self.demixing != "auto" else "orthogonal" if linear else "free"
+        return {"demixing": demixing, **self.model}
 
 
 class WindowDataset(Dataset):
@@ -99,7 +110,7 @@ def vae_separate(x: np.ndarray, k: int, model_name: str, seed: int = 0, settings
     x = _check(x, k)
     w, z = whitener(x, k)
     window = min(cfg.window, z.shape[1])
-    overrides = {"latent_dim": k, **cfg.model, "in_channels": k, "length": window}
+    overrides = {"latent_dim": k, **cfg.model_overrides(), "in_channels": k, "length": window}
     torch.manual_seed(seed)  # the model's initial weights
     model = build_model(model_name, overrides)
     tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, val_fraction=0.0,
