@@ -210,7 +210,7 @@ def test_probes_on_separable_data():
     centres = rng.normal(size=(3, 5)) * 10
     x = centres[y] + rng.normal(size=(60, 5))
     acc = probe_accuracies(x[::2], y[::2], x[1::2], y[1::2])
-    assert set(acc) == {"svm", "knn1", "knn5", "knn10", "logreg"}
+    assert set(acc) == {"svm", "svmcv", "knn1", "knn5", "knn10", "logreg"}
     assert min(acc.values()) == 1.0
     assert nearest_neighbour_accuracy(x[::2], y[::2], x[1::2], y[1::2]) == 1.0
     km = kmeans_scores(x, y)
@@ -219,6 +219,25 @@ def test_probes_on_separable_data():
     assert shuffled["svm"] < 0.9
     with pytest.raises(DataError):
         probe_accuracies(x[:4], y[:3], x, y)
+
+
+def test_cross_validated_svm_chooses_c_on_training_data_only():
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.svm import SVC
+
+    from sigvae.metrics.probes import SVM_C_GRID, linear_svm_cv
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 30)
+    x = rng.normal(size=(60, 5)) + 1.0 * y[:, None]  # overlapping classes, so C matters
+    model = linear_svm_cv(x, y, seed=3)
+    folds = StratifiedKFold(5, shuffle=True, random_state=3)
+    scores = [cross_val_score(SVC(kernel="linear", C=c), x, y, cv=folds).mean() for c in SVM_C_GRID]
+    assert np.argmax(scores) > 0 and scores[0] < max(scores) - 0.05  # the data make the choice non-trivial
+    assert model.C == SVM_C_GRID[int(np.argmax(scores))]  # the first (smallest) C with the best CV accuracy
+    assert model.n_features_in_ == 5 and len(model.support_) > 0  # refitted on all the training data
+    tiny = linear_svm_cv(x[[0, 1, 30]], y[[0, 1, 30]])  # a class with one example: nothing to validate
+    assert tiny.C == 1.0
 
 
 # --- end to end ------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ TS2VEC = {"GunPoint": 0.980, "ItalyPowerDemand": 0.961, "ArrowHead": 0.857, "OSU
           "BasicMotions": 0.975, "JapaneseVowels": 0.984}
 
 REPRESENTATIONS = ("flat", "pooled", "codes", "pre")
-PROBES = ("svm", "knn1", "knn5", "knn10", "logreg")
+PROBES = ("svm", "svmcv", "knn1", "knn5", "knn10", "logreg")
 
 #: Model settings and training length per profile; ``tiny`` is for tests (seconds).
 PROFILES = {
