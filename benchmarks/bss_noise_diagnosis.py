@@ -50,7 +50,7 @@ def train_vae(z: np.ndarray, method: str, taps: int, seed: int, epochs: int, sta
     k = z.shape[0]
     settings = VAESettings()
     torch.manual_seed(seed)
-    model = build_model(method, {"latent_dim": k, **settings.model_overrides(), "encoder_kernel": taps, **(overrides or {}),
+    model = build_model(method, {"latent_dim": k, **settings.model_overrides(method), "encoder_kernel": taps, **(overrides or {}),
                                  "in_channels": k, "length": settings.window})
     if start is not None:
         with torch.no_grad():

@@ -304,12 +304,32 @@ def test_orthogonal_model_round_trips_through_its_model_file(tmp_path):
         assert torch.equal(back.encode_sequence(x).mean, model.encode_sequence(x).mean)
 
 
+def test_arflow_model_file_from_before_the_new_options_still_loads(tmp_path):
+    from sigvae.modelfile import CONFIG_FILE, load, save_model
+    from sigvae.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("arflow_vae", {"in_channels": 2, "latent_dim": 2, "length": 20})
+    save_model(model, tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
+    for key in ("demixing", "ar_volatility_window"):  # what a file written before these options lacks
+        del doc["config"][key]
+    (tmp_path / "m" / CONFIG_FILE).write_text(json.dumps(doc))
+    back = load(tmp_path / "m")
+    x = torch.randn(1, 2, 30)
+    with torch.no_grad():
+        assert torch.equal(back.encode_sequence(x).mean, model.encode_sequence(x).mean)
+
+
 def test_vae_settings_choose_orthogonal_demixing_for_linear_models():
     from sigvae.separation import VAESettings
 
     assert VAESettings().model_overrides()["demixing"] == "orthogonal"
     assert VAESettings(model={"encoder": "mlp", "decoder": "mlp"}).model_overrides()["demixing"] == "free"
     assert VAESettings(demixing="free").model_overrides()["demixing"] == "free"
+    assert VAESettings().model_overrides("arflow_vae")["ar_volatility_window"] == 50
+    assert "ar_volatility_window" not in VAESettings().model_overrides("gp_vae")
+    assert VAESettings(model={"ar_volatility_window": 0}).model_overrides("arflow_vae")["ar_volatility_window"] == 0
     with pytest.raises(ConfigError, match="demixing"):
         VAESettings(demixing="rotation").validate()
 

@@ -11,8 +11,10 @@ variance per channel.
 (``encoder_kernel`` taps, starting as the identity) and a learned posterior variance per
 source; the decoder is tied, x̂_t = Qᵀ diag(g) z_t. After whitening, the sources are a
 rotation of the input, so this searches only the K(K−1)/2 angles that matter (as FastICA
-and SOBI do) instead of a free K×K encoder and decoder. The prior p(z) is chosen per model (``prior``): ``normal``, ``gp``
-(exact GP-VAE prior), ``skr`` (SKR-VAE) or ``arflow`` (AR-Flow VAE); see ``sigvae.priors``.
+and SOBI do) instead of a free K×K encoder and decoder.
+
+The prior p(z) is chosen per model (``prior``): ``normal``, ``gp`` (exact GP-VAE prior),
+``skr`` (SKR-VAE) or ``arflow`` (AR-Flow VAE); see ``sigvae.priors``.
 
 Loss per window, divided by the window length L (so learning rates do not depend on it):
 
@@ -65,7 +67,9 @@ class BSSVAEConfig(ModelConfig):
     # AR-flow prior
     ar_order: int = 4
     ar_hidden: int = 16
-    ar_volatility_window: int = 50  # steps of past energy that scale the flow (0: off)
+    # Steps of past energy that scale the flow (0: off). The separation methods use 50
+    # (VAESettings); 0 here keeps model files written before the option loadable.
+    ar_volatility_window: int = 0
     phi_low: float = 0.3
     phi_high: float = 0.98
     min_noise_logvar: float = -9.0

@@ -35,6 +35,10 @@ for _name, _model, _desc in (("vae", "bss_vae", "sequence VAE, N(0, I) prior"),
     METHODS.register(_name, ("vae", _model), description=_desc)
 
 
+#: Steps of past energy the AR-flow prior's scale follows in the separation methods.
+ARFLOW_ENERGY_WINDOW = 50
+
+
 @dataclass
 class VAESettings:
     """How a VAE method is trained on one recording.
@@ -64,11 +68,16 @@ class VAESettings:
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         check(self.demixing in ("auto", "free", "orthogonal"), f"demixing must be auto, free or orthogonal, got {self.demixing!r}")
 
-    def model_overrides(self) -> dict:
-        """The BSS VAE config overrides these settings imply (``demixing`` resolved)."""
+    def model_overrides(self, model_name: str | None = None) -> dict:
+        """The BSS VAE config overrides these settings imply for ``model_name``.
+
+        ``demixing`` resolved; for ``arflow_vae`` the prior's scale also follows the last 50
+        steps' energy (``ar_volatility_window``) unless ``model`` sets it.
+        """
         linear = self.model.get("encoder", "linear") == "linear" and self.model.get("decoder", "linear") == "linear"
         demixing = self.demixing if self.demixing != "auto" else "orthogonal" if linear else "free"
-        return {"demixing": demixing, **self.model}
+        energy = {"ar_volatility_window": ARFLOW_ENERGY_WINDOW} if model_name == "arflow_vae" else {}
+        return {"demixing": demixing, **energy, **self.model}
 
 
 class WindowDataset(Dataset):
@@ -110,7 +119,7 @@ def vae_separate(x: np.ndarray, k: int, model_name: str, seed: int = 0, settings
     x = _check(x, k)
     w, z = whitener(x, k)
     window = min(cfg.window, z.shape[1])
-    overrides = {"latent_dim": k, **cfg.model_overrides(), "in_channels": k, "length": window}
+    overrides = {"latent_dim": k, **cfg.model_overrides(model_name), "in_channels": k, "length": window}
     torch.manual_seed(seed)  # the model's initial weights
     model = build_model(model_name, overrides)
     tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, val_fraction=0.0,
