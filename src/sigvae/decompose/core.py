@@ -256,36 +256,46 @@ def vmd_decompose(
     ``λ̂ ← λ̂ + τ(f̂ − Σ û_k)``; centre frequencies start evenly spaced in (0, ½) cycles/sample;
     modes are returned sorted by centre frequency. The modes sum to the frame only
     approximately (with τ = 0 the data term is a penalty); vectorised over frames in chunks.
+    The iteration runs in single precision (complex64; results differ from double precision
+    by about 1e-5 of the frame's peak) and tests convergence, Σ‖û − û_prev‖² / Σ‖û_prev‖² <
+    ``tol`` over one iteration, every 5th iteration; together 4.4× faster than the double-precision loop (BENCHMARKS).
     """
     f = _check(frames, n_components)
     n, length = f.shape
     out = np.empty((n, n_components, length), dtype=np.float32)
     half = length // 2
+    check_every = 5
     for s in range(0, n, chunk):
         x = f[s : s + chunk]
         m = x.shape[0]
         ext = np.concatenate([x[:, :half][:, ::-1], x, x[:, half:][:, ::-1]], axis=1)
         t = ext.shape[1]
-        fh = np.fft.rfft(ext, axis=1)
-        w = np.fft.rfftfreq(t)  # cycles per sample, 0 … ½
-        u = np.zeros((m, n_components, w.size), dtype=complex)
-        omega = np.tile((0.5 / n_components) * (np.arange(n_components) + 0.5), (m, 1))
-        lam = np.zeros((m, w.size), dtype=complex)
-        for _ in range(max_iter):
-            prev = u.copy()
-            total = u.sum(axis=1)
+        fh = np.fft.rfft(ext, axis=1).astype(np.complex64)
+        w = np.fft.rfftfreq(t).astype(np.float32)  # cycles per sample, 0 … ½
+        u = [np.zeros((m, w.size), dtype=np.complex64) for _ in range(n_components)]  # one contiguous array per mode
+        omega = np.tile((0.5 / n_components) * (np.arange(n_components) + 0.5), (m, 1)).astype(np.float32)
+        lam = np.zeros((m, w.size), dtype=np.complex64)
+        total = np.zeros((m, w.size), dtype=np.complex64)  # Σ_k û_k, updated in place
+        two_alpha = np.float32(2 * alpha)
+        for it in range(max_iter):
+            check = (it + 1) % check_every == 0 or it == max_iter - 1
+            prev = [v.copy() for v in u] if check else None
             for k in range(n_components):
-                total = total - u[:, k]
-                u[:, k] = (fh - total + lam / 2) / (1 + 2 * alpha * (w[None, :] - omega[:, k : k + 1]) ** 2)
-                total = total + u[:, k]
-                p = np.abs(u[:, k]) ** 2
-                omega[:, k] = (p * w).sum(axis=1) / np.maximum(p.sum(axis=1), 1e-30)
+                total -= u[k]
+                d = w[None, :] - omega[:, k : k + 1]
+                num = fh - total if tau <= 0 else fh - total + lam / 2
+                u[k] = num / (1 + two_alpha * d * d)
+                total += u[k]
+                p = u[k].real ** 2 + u[k].imag ** 2
+                omega[:, k] = (p @ w) / np.maximum(p.sum(axis=1), 1e-30)
             if tau > 0:
-                lam = lam + tau * (fh - u.sum(axis=1))
-            change = (np.abs(u - prev) ** 2).sum(axis=(1, 2)) / np.maximum((np.abs(prev) ** 2).sum(axis=(1, 2)), 1e-30)
-            if np.all(change < tol):
-                break
-        modes = np.fft.irfft(u, n=t, axis=2)[:, :, half : half + length]
+                lam = lam + tau * (fh - total)
+            if check:
+                change = sum((np.abs(a - b) ** 2).sum(1) for a, b in zip(u, prev))
+                size = sum((np.abs(b) ** 2).sum(1) for b in prev)
+                if np.all(change / np.maximum(size, 1e-30) < tol):
+                    break
+        modes = np.fft.irfft(np.stack(u, axis=1), n=t, axis=2)[:, :, half : half + length]
         order = np.argsort(omega, axis=1)
         out[s : s + m] = np.take_along_axis(modes, order[:, :, None], axis=1)
     return out
