@@ -258,7 +258,8 @@ def vmd_decompose(
     approximately (with τ = 0 the data term is a penalty); vectorised over frames in chunks.
     The iteration runs in single precision (complex64; results differ from double precision
     by about 1e-5 of the frame's peak) and tests convergence, Σ‖û − û_prev‖² / Σ‖û_prev‖² <
-    ``tol`` over one iteration, every 5th iteration; together 4.4× faster than the double-precision loop (BENCHMARKS).
+    ``tol`` over one iteration, every 5th iteration; with a real reciprocal in the mode update, 5.4× faster than the
+    double-precision loop (BENCHMARKS).
     """
     f = _check(frames, n_components)
     n, length = f.shape
@@ -284,7 +285,7 @@ def vmd_decompose(
                 total -= u[k]
                 d = w[None, :] - omega[:, k : k + 1]
                 num = fh - total if tau <= 0 else fh - total + lam / 2
-                u[k] = num / (1 + two_alpha * d * d)
+                u[k] = num * (1 / (1 + two_alpha * d * d))  # a real reciprocal: complex ÷ real is ~6× slower in NumPy
                 total += u[k]
                 p = u[k].real ** 2 + u[k].imag ** 2
                 omega[:, k] = (p @ w) / np.maximum(p.sum(axis=1), 1e-30)
