@@ -60,13 +60,13 @@ def test_clips_cut_block_by_block_equal_fit_to_model_of_the_whole_file(tmp_path,
 def _record_reads(monkeypatch) -> list[tuple[int, int]]:
     """Wrap the block reader; returns the list it appends (start, frames) of every read to."""
     reads: list[tuple[int, int]] = []
-    real = inference._read_block
+    real = inference.read_audio_block
 
     def spy(f, start, frames):
         reads.append((start, frames))
         return real(f, start, frames)
 
-    monkeypatch.setattr(inference, "_read_block", spy)
+    monkeypatch.setattr(inference, "read_audio_block", spy)
     return reads
 
 
@@ -210,10 +210,10 @@ def test_block_reader_refuses_short_reads_and_nan():
             return self.data[self.pos : self.pos + n]
 
     ok = np.zeros((60, 1), np.float32)
-    assert inference._read_block(Stub(ok), 10, 50).shape == (1, 50)
+    assert inference.read_audio_block(Stub(ok), 10, 50).shape == (1, 50)
     with pytest.raises(DataError, match=r"stub.wav: audio data ends at frame 60, but the header promises 100 frames"):
-        inference._read_block(Stub(ok), 10, 80)
+        inference.read_audio_block(Stub(ok), 10, 80)
     bad = ok.copy()
     bad[30] = np.inf
     with pytest.raises(DataError, match="stub.wav: contains NaN or inf samples"):
-        inference._read_block(Stub(bad), 0, 60)
+        inference.read_audio_block(Stub(bad), 0, 60)

@@ -68,7 +68,7 @@ def read_input(spec: str, model: SigModel, max_examples: int = 16, seed: int = 0
 BLOCK_FRAMES = 1 << 18
 
 
-def _read_block(f, start: int, frames: int) -> np.ndarray:
+def read_audio_block(f, start: int, frames: int) -> np.ndarray:
     """Frames ``start`` … ``start + frames`` of the open ``soundfile.SoundFile`` ``f``: float32 [C, frames].
 
     Raises DataError if the file ends before them (its header promised more) or they
@@ -97,7 +97,7 @@ def _model_rate_blocks(f, sample_rate: int, target: int, block: int) -> Iterator
     total = int(f.frames)
     if sample_rate == target:
         for start in range(0, total, block):
-            yield _read_block(f, start, min(block, total - start))
+            yield read_audio_block(f, start, min(block, total - start))
         return
     g = int(np.gcd(int(sample_rate), int(target)))
     up, down = int(target) // g, int(sample_rate) // g
@@ -109,7 +109,7 @@ def _model_rate_blocks(f, sample_rate: int, target: int, block: int) -> Iterator
     for start in range(0, total, step):
         stop = min(total, start + step)
         lo, hi = max(0, start - margin), min(total, stop + margin)
-        y = resample_poly(_read_block(f, lo, hi - lo), up, down, axis=-1)
+        y = resample_poly(read_audio_block(f, lo, hi - lo), up, down, axis=-1)
         first = start * up // down
         last = n_out if stop == total else stop * up // down
         off = first - lo * up // down

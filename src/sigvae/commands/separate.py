@@ -173,7 +173,7 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
     import soundfile as sf
     import torch
 
-    from ..inference import _read_block
+    from ..inference import read_audio_block
     from ..io import staged_dir, write_json
     from ..models.separator import TARGET_RMS
     from ..spectral.chunks import separate_stream
@@ -212,7 +212,7 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
         def read(start: int, stop: int) -> np.ndarray:
             # The embed path's reader: a file that ends before its header says is refused
             # with one line instead of handing separate_stream a short block.
-            return _read_block(f, start, stop - start)
+            return read_audio_block(f, start, stop - start)
 
         def write(est: torch.Tensor) -> None:  # [K, C, n], still at the model's working scale
             for k, raw in enumerate(raws):

@@ -258,8 +258,8 @@ def vmd_decompose(
     approximately (with τ = 0 the data term is a penalty); vectorised over frames in chunks.
     The iteration runs in single precision (complex64; results differ from double precision
     by about 1e-5 of the frame's peak) and tests convergence, Σ‖û − û_prev‖² / Σ‖û_prev‖² <
-    ``tol`` over one iteration, every 5th iteration; with a real reciprocal in the mode update, 5.4× faster than the
-    double-precision loop (BENCHMARKS).
+    ``tol`` over one iteration, every 5th iteration; with a real reciprocal in the mode
+    update, 5.4× faster than the double-precision loop (BENCHMARKS).
     """
     f = _check(frames, n_components)
     n, length = f.shape

@@ -129,11 +129,11 @@ class BSSVAE(SigModel):
                 self.source_filter.weight[:, 0, taps // 2] = 1.0
             self.posterior_logvar = nn.Parameter(torch.full((k,), config.init_logvar))
             self.gain = nn.Parameter(torch.ones(k))
-        elif config.encoder == "linear":
-            self.encoder = nn.Conv1d(c, 2 * k, config.encoder_kernel, padding=config.encoder_kernel // 2)
         else:
-            self.encoder = _pointwise_mlp(c, config.hidden_dim, 2 * k, config.encoder_kernel)
-        if not self.orthogonal:
+            if config.encoder == "linear":
+                self.encoder = nn.Conv1d(c, 2 * k, config.encoder_kernel, padding=config.encoder_kernel // 2)
+            else:
+                self.encoder = _pointwise_mlp(c, config.hidden_dim, 2 * k, config.encoder_kernel)
             last = self.encoder if isinstance(self.encoder, nn.Conv1d) else self.encoder[-1]
             with torch.no_grad():  # start with confident posteriors: structured priors punish noisy z hard
                 last.weight[k:] *= 0.01

@@ -228,10 +228,10 @@ class ARFlowPrior(nn.Module):
         super().__init__()
         if order < 1 or hidden < 0:
             raise ConfigError(f"AR-flow order must be >= 1 and hidden >= 0, got order={order}, hidden={hidden}")
-        self.dim, self.order, self.hidden = dim, order, hidden
-        self.volatility_window = volatility_window
         if volatility_window < 0:
             raise ConfigError(f"AR-flow volatility_window must be >= 0, got {volatility_window}")
+        self.dim, self.order, self.hidden = dim, order, hidden
+        self.volatility_window = volatility_window
         if volatility_window:
             self.vol_gain = nn.Parameter(torch.zeros(dim))
         phi = torch.linspace(phi_low, phi_high, dim) if dim > 1 else torch.tensor([0.5 * (phi_low + phi_high)])
