@@ -60,6 +60,16 @@ def test_vmd_modes_are_ordered_and_approximately_sum_to_frame():
     assert rel_rms < 0.2  # VMD's data term is a penalty: the sum is approximate
 
 
+def test_vmd_frame_result_does_not_depend_on_its_chunk():
+    # Frames that converge at different iterations: each stops on its own test, so
+    # decomposing in chunks of 1, 3 or all at once gives the same modes.
+    x = np.concatenate([tones([300, 1500, 3000], n=3, noise=0.01, seed=1),
+                        tones([500, 2200], n=3, noise=0.2, seed=2)])
+    whole = decompose(x, "vmd", 3, SR)
+    for chunk in (1, 3):
+        part = decompose(x, "vmd", 3, SR, chunk=chunk)
+        assert np.max(np.abs(part - whole)) <= 1e-5 * np.max(np.abs(x))
+
 def test_too_few_peaks_gives_zero_components_and_silence_goes_to_component_0():
     one = tones([1000], n=2)
     c = decompose(one, "fd", 3, SR)
