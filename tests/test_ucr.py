@@ -142,6 +142,23 @@ def test_model_step_shapes_projector_trained_and_reconstruct():
     assert ctrl.projector is None and "barlow_twins" not in ctrl.step({"x": x}, "train").logs
 
 
+def test_barlow_twins_on_latent_cells_shares_the_time_flip_between_views():
+    from sigvae.models import build_model
+
+    torch.manual_seed(0)
+    m = build_model("barlow_vqvae", _tiny_cfg(bt_features="cells", aug_flip=1.0, aug_scale=0.0, aug_slope=0.0, aug_jitter=0.0))
+    x = torch.randn(4, 1, 40)
+    # With every random part off but the flip, both views are the same reversed series.
+    flip = torch.rand(4, 1, 1) < 1.0
+    assert torch.equal(m.augment(x, flip), m.augment(x, flip)) and torch.equal(m.augment(x, flip), x.flip(-1))
+    out = m.step({"x": x}, "train")
+    assert torch.isfinite(out.logs["barlow_twins"]) and out.logs["barlow_twins"] >= 0
+    out.losses["model"].backward()
+    assert m.projector[0].weight.shape[1] == m.config.code_dim and m.projector[0].weight.grad.abs().sum() > 0
+    with pytest.raises(Exception, match="bt_features"):
+        build_model("barlow_vqvae", _tiny_cfg(bt_features="grid"))
+
+
 # --- UCR data --------------------------------------------------------------------------------
 def _write_tsv(folder, name, rows_train, rows_test):
     d = folder / name

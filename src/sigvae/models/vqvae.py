@@ -61,6 +61,10 @@ class VQVAEConfig(ModelConfig):
     augment: bool = False
     projector_dim: int = 256
     bt_lambda: float = 0.005
+    # What the Barlow Twins loss compares: "pooled" = max over the latent grid, one vector per
+    # series (as the original); "cells" = every latent cell of view 1 with the same cell of
+    # view 2 (both views then share their time flip, so the cells stay aligned).
+    bt_features: Literal["pooled", "cells"] = "pooled"
     aug_scale: float = 0.1  # amplitude × (1 + N(0, aug_scale))
     aug_flip: float = 0.5  # probability of reversing time
     aug_slope: float = 1.0  # + U(−s, s) · t/T (a drift of at most s over the series)
@@ -83,6 +87,7 @@ class VQVAEConfig(ModelConfig):
         check(min(self.commitment, self.stft_weight, self.time_weight, self.gamma) >= 0, "loss weights must be >= 0")
         check(self.projector_dim >= 2, "projector_dim must be >= 2")
         check(self.bt_lambda >= 0, "bt_lambda must be >= 0")
+        check(self.bt_features in ("pooled", "cells"), f"bt_features must be 'pooled' or 'cells', got {self.bt_features!r}")
         check(min(self.aug_scale, self.aug_slope, self.aug_phase, self.aug_jitter) >= 0, "augmentation strengths must be >= 0")
         check(0.0 <= self.aug_flip <= 1.0, "aug_flip is a probability in [0, 1]")
         check(self.length >= 2, f"length must be >= 2 for an STFT, got {self.length}")
@@ -233,13 +238,17 @@ class STFTVQVAE(SigModel):
         return self.quantize(x).indices
 
     # --- augmentation -----------------------------------------------------------------
-    def augment(self, x: torch.Tensor) -> torch.Tensor:
-        """One random view of series [B, C, T] (torch RNG, seeded per training step)."""
+    def augment(self, x: torch.Tensor, flip: torch.Tensor | None = None) -> torch.Tensor:
+        """One random view of series [B, C, T] (torch RNG, seeded per training step).
+
+        ``flip`` [B, 1, 1] bool: which series to reverse in time (drawn here when None).
+        """
         c = self.config
         b, _, t = x.shape
         v = x * (1 + c.aug_scale * torch.randn(b, 1, 1, device=x.device))
-        if c.aug_flip > 0:
+        if flip is None and c.aug_flip > 0:
             flip = torch.rand(b, 1, 1, device=x.device) < c.aug_flip
+        if flip is not None:
             v = torch.where(flip, v.flip(-1), v)
         if c.aug_slope > 0:
             ramp = torch.linspace(0.0, 1.0, t, device=x.device)[None, None, :]
@@ -263,7 +272,13 @@ class STFTVQVAE(SigModel):
         x = batch["x"]
         train = stage == "train"
         two_views = train and c.augment
-        target = torch.cat([self.augment(x), self.augment(x)]) if two_views else x
+        if two_views:
+            flip = None
+            if c.bt_features == "cells" and c.aug_flip > 0:
+                flip = torch.rand(x.shape[0], 1, 1, device=x.device) < c.aug_flip
+            target = torch.cat([self.augment(x, flip), self.augment(x, flip)])
+        else:
+            target = x
         u = self.stft(target)
         u_in = self.phase_noise(u) if two_views else u
         ze = self.encode_latents(u_in)
@@ -280,8 +295,11 @@ class STFTVQVAE(SigModel):
         if train:
             logs["restarts"] = q.restarts
         if two_views and self.projector is not None and c.gamma > 0 and x.shape[0] >= 2:
-            pooled = ze.amax(dim=(2, 3))
-            h1, h2 = pooled.chunk(2)
+            if c.bt_features == "cells":
+                feats = ze.permute(0, 2, 3, 1)  # [2B, F, N', D]: one row per latent cell
+                h1, h2 = (h.reshape(-1, c.code_dim) for h in feats.chunk(2))
+            else:
+                h1, h2 = ze.amax(dim=(2, 3)).chunk(2)
             bt = barlow_twins_loss(self.projector(h1), self.projector(h2), c.bt_lambda)
             loss = loss + c.gamma * bt
             logs["barlow_twins"] = bt.detach()
