@@ -210,6 +210,12 @@ def test_train_embed_and_finetune_end_to_end(tmp_path):
     assert z["frame_mean"].shape == (5, 9, 4, 8) and z["utterance_mean"].shape == (5, 4, 8)
     assert list(z["subspaces"]) == ["X", "C1", "C2", "C3"] and z["frame_vowels"].shape == (5, 9)
     assert main(["embed", str(run), "simvowels", "--out", str(tmp_path / "x.txt")]) == 2
+    wav = tmp_path / "rec.wav"
+    import soundfile as sf
+
+    sf.write(wav, np.zeros(16000, dtype=np.float32), 16000)
+    assert main(["embed", str(run), str(wav), "--split", "test", "--out", str(tmp_path / "w.npz")]) == 2  # not silently ignored
+    assert not (tmp_path / "w.npz").exists()
 
     from sigvae.data import SignalDataset
     from sigvae.modelfile import load
@@ -234,7 +240,7 @@ def test_benchmark_tiny_profile(tmp_path):
     models = {r["model"] for r in rows}
     assert models == {"decvae_fd", "decvae_fd+finetune", "pca"}
     metrics = {r["metric"] for r in rows if r["model"] == "decvae_fd"}
-    for m in ("dci_disentanglement", "modularity", "explicitness", "irs", "mig", "vowel_acc", "speaker_acc", "subspace_C1_vowel_acc"):
+    for m in ("dci_disentanglement", "dci_joint_disentanglement", "modularity", "explicitness", "irs", "mig", "vowel_acc", "speaker_acc", "subspace_C1_vowel_acc"):
         assert m in metrics
     vals = [r["value"] for r in rows if r["metric"] == "vowel_acc"]
     assert all(v is not None and 0.0 <= v <= 1.0 for v in vals)

@@ -47,6 +47,9 @@ def run_embed(args: argparse.Namespace) -> int:
 
     if not args.out.endswith(".npz"):
         raise DataError(f"--out must end in .npz, got {args.out!r}")
+    if args.split and args.input != "simvowels":
+        # Checked before anything is read, so a recording or file never ignores it silently.
+        raise DataError(f"--split applies to simvowels only, not {args.input!r}")
     model = load(args.run)
     extra: dict[str, np.ndarray] = {}
     factors = None
@@ -60,8 +63,6 @@ def run_embed(args: argparse.Namespace) -> int:
             meta = getattr(model, "metadata", {}) or {}
             options = dict(meta.get("data_options") or {}) if meta.get("data") == args.input else {}
             if args.split:
-                if args.input != "simvowels":
-                    raise DataError(f"--split applies to simvowels only, not {args.input!r}")
                 options["split"] = args.split
             data, source = load_signals(args.input, n=n, seed=args.seed, options=options or None)
             clips = fit_to_model(data.signals, data.sample_rate, model)
