@@ -69,6 +69,8 @@ def test_vmd_frame_result_does_not_depend_on_its_chunk():
     for chunk in (1, 3):
         part = decompose(x, "vmd", 3, SR, chunk=chunk)
         assert np.max(np.abs(part - whole)) <= 1e-5 * np.max(np.abs(x))
+    with pytest.raises(ConfigError, match="max_iter"):
+        decompose(x, "vmd", 3, SR, max_iter=0)
 
 def test_too_few_peaks_gives_zero_components_and_silence_goes_to_component_0():
     one = tones([1000], n=2)

@@ -264,6 +264,8 @@ def vmd_decompose(
     than chunks of 2,048 (BENCHMARKS).
     """
     f = _check(frames, n_components)
+    if max_iter < 1:
+        raise ConfigError(f"VMD max_iter must be >= 1, got {max_iter}")
     n, length = f.shape
     out = np.empty((n, n_components, length), dtype=np.float32)
     half = length // 2
