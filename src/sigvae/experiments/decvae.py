@@ -9,7 +9,8 @@ the *test* speakers, who were never seen in training:
 
 - frame level, factors (vowel, speaker): DCI (GBT importances), modularity, explicitness,
   IRS, MIG (``sigvae.metrics``), on frame codes of one half of the test utterances (the
-  predictors of DCI / explicitness are fitted on the other half);
+  predictors of DCI / explicitness are fitted on the other half); DCI also on each frame's
+  code joined with its utterance's code (``dci_joint_*``: the model's whole representation);
 - probes: standardised features → logistic regression, vowel per frame and speaker per
   utterance (utterance codes: DecVAE's sequence branch; the baselines' frame codes averaged);
 - which subspace carries which factor: the same probes on each DecVAE subspace alone;
@@ -58,7 +59,8 @@ PAPER_METRICS = ("dci_disentanglement", "dci_informativeness", "modularity", "ex
 HEADLINE = [
     ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"), ("dci_informativeness", "DCI-I"),
     ("modularity", "modularity"), ("explicitness", "explicitness"), ("irs", "IRS"), ("mig", "MIG"),
-    ("vowel_acc", "vowel acc"), ("speaker_acc", "speaker acc"), ("train_seconds", "train s"),
+    ("vowel_acc", "vowel acc"), ("speaker_acc", "speaker acc"),
+    ("dci_joint_disentanglement", "DCI-D, frame ‖ utterance codes"), ("train_seconds", "train s"),
 ]
 
 
@@ -234,18 +236,23 @@ def score_representation(frame_codes: np.ndarray, utt_codes: np.ndarray, data: B
     fac = np.stack([vowels, np.repeat(speakers[:, None], f, axis=1)], axis=-1)  # [M, F, 2]
     rng = np.random.default_rng(seed)
 
-    def pick(idx):
-        codes, facs = frame_codes[idx].reshape(-1, d), fac[idx].reshape(-1, 2)
-        keep = rng.permutation(len(codes))[: cfg.max_metric_frames]
-        return codes[keep], facs[keep]
+    # Each frame's utterance code beside its frame code: the model's whole representation.
+    joint_codes = np.concatenate([frame_codes, np.repeat(utt_codes[:, None, :], f, axis=1)], axis=-1)
 
-    ca, fa = pick(a)
-    cb, fb = pick(b)
+    def pick(idx):
+        keep = rng.permutation(len(idx) * f)[: cfg.max_metric_frames]
+        return frame_codes[idx].reshape(-1, d)[keep], fac[idx].reshape(-1, 2)[keep], joint_codes[idx].reshape(len(idx) * f, -1)[keep]
+
+    ca, fa, ja = pick(a)
+    cb, fb, jb = pick(b)
     out: dict[str, float] = {}
     dci = metrics.dci(ca, fa, cb, fb, estimator=cfg.dci_estimator, seed=seed)
     out["dci_disentanglement"] = dci["disentanglement"]
     out["dci_completeness"] = dci["completeness"]
     out["dci_informativeness"] = dci["informativeness_test"]
+    joint = metrics.dci(ja, fa, jb, fb, estimator=cfg.dci_estimator, seed=seed)
+    out["dci_joint_disentanglement"] = joint["disentanglement"]
+    out["dci_joint_informativeness"] = joint["informativeness_test"]
     allc = np.concatenate([ca, cb])
     allf = np.concatenate([fa, fb])
     out["modularity"] = metrics.modularity(allc, allf)
@@ -454,7 +461,10 @@ def write_report(out: Path, cfg: DecVAEBenchmarkConfig, data: BenchData, rows, s
     rep.heading("Results (mean ± std over seeds)")
     rep.table(["model", *[lbl for k, lbl in HEADLINE if k in clab]], [[m, *[cells.get((m, k), "n/a") for k, _ in HEADLINE if k in clab]] for m in models])
     rep.text(f"DCI uses the {cfg.dci_estimator!r} estimator of sigvae.metrics.dci (gbt = disentanglement_lib's) on frame codes with factors (vowel, speaker); "
-             "DCI-I is its test accuracy. Probes: standardised codes → logistic regression; vowel per frame, speaker per "
+             "DCI-I is its test accuracy. 'DCI-D, frame ‖ utterance codes' repeats DCI with each frame's utterance code "
+             "appended (DecVAE's sequence branch S; for β-VAE and PCA the mean of the utterance's frame codes): a speaker "
+             "code that is constant over the utterance raises DCI-D for every model that has one, so read it beside the "
+             "frame-level DCI-D, not instead of it. Probes: standardised codes → logistic regression; vowel per frame, speaker per "
              "utterance, trained on half of each test speaker's utterances and scored on the other half.", note=True)
     rep.heading("The paper's SimVowels table (context)")
     rep.table(["model", "DCI-D", "DCI-I", "modularity", "explicitness", "IRS", "vowel acc", "speaker acc"],
