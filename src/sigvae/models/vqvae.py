@@ -17,6 +17,8 @@ submodule, so it *is* trained (the original left it out of the optimiser). With
 ``augment`` the two views are augmented copies of x (amplitude scaling, time flip, a
 linear slope, jitter; STFT phase noise on the encoder input only) and each view is
 reconstructed; ``gamma = 0`` with ``augment`` is the control trained on the same views.
+``bt_features: cells`` compares every latent cell of one view with the same cell of the
+other instead of the max-pooled vectors (both views then share their time flip).
 
 Representations (``representations``): the flattened quantised latents z_q
 (``flat``, D·F·N' numbers, what ``embed`` returns), their mean and max over the latent
