@@ -288,3 +288,15 @@ def test_train_cli_on_ucr_and_tiny_benchmark(tmp_path):
     assert (out / "report.html").is_file() and (out / "results.csv").is_file()
     assert any((out / "figures").glob("*.png"))
     assert main(["benchmark", "ucr", "--datasets", "Nope", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    # `model` in a --config file reaches every trained model; a bad value is refused before any training.
+    cells = tmp_path / "cells.yaml"
+    cells.write_text("model: {bt_features: cells}\n")
+    out2 = tmp_path / "bench2"
+    assert main(["benchmark", "ucr", "--profile", "tiny", "--datasets", "Toy", "--data-dir", str(folder), "--gamma", "1",
+                 "--seeds", "1", "--config", str(cells), "--out", str(out2), "--no-progress", "--no-minirocket"]) == 0
+    saved = json.loads(next((out2 / "runs" / "Toy").glob("*/config.json")).read_text())
+    assert json.dumps(saved).count('"bt_features": "cells"') == 1
+    cells.write_text("model: {bt_features: grid}\n")
+    assert main(["benchmark", "ucr", "--profile", "tiny", "--datasets", "Toy", "--data-dir", str(folder),
+                 "--config", str(cells), "--out", str(tmp_path / "x2"), "--no-progress"]) == 2
+    assert not (tmp_path / "x2").exists()

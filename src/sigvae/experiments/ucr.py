@@ -167,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..report.results import row, summarise, write_results
 
     file_cfg = load_config_file(args.config) if getattr(args, "config", None) else {}
-    allowed = {"datasets", "data_dir", "gamma", "seeds", "profile", "steps", "plain", "minirocket"}
+    allowed = {"datasets", "data_dir", "gamma", "seeds", "profile", "steps", "plain", "minirocket", "model"}
     extra = sorted(set(file_cfg) - allowed)
     if extra:
         raise ConfigError(f"{args.config}: unknown key {extra[0]!r}; allowed: {', '.join(sorted(allowed))}")
@@ -182,6 +182,10 @@ def _run(args: argparse.Namespace) -> int:
         gammas = [None, *gammas]
     seeds = parse_seeds(pick("seeds", "seeds", 2))
     profile = PROFILES[pick("profile", "profile", "default")]
+    model_overrides = file_cfg.get("model") or {}
+    if not isinstance(model_overrides, dict):
+        raise ConfigError(f"{args.config}: 'model' must be a mapping of VQ-VAE settings, got {model_overrides!r}")
+    profile = {**profile, "model": {**profile["model"], **model_overrides}}
     steps = int(pick("steps", "steps", profile["steps"]))
     if steps < 1:
         raise ConfigError(f"--steps must be >= 1, got {steps}")
@@ -190,8 +194,12 @@ def _run(args: argparse.Namespace) -> int:
     if data_dir is None and file_cfg.get("data_dir") is not None:
         # Relative to the config file and inside its folder; --data-dir is taken as typed.
         data_dir = config_path(file_cfg["data_dir"], args.config, "data_dir", "--data-dir")
-    # Load (and so check) every data set before training anything.
+    # Load (and so check) every data set, and the model settings on each, before training anything.
     datasets = [load_ucr(n, data_dir) for n in names]
+    from ..models import build_config
+
+    for d in datasets:
+        build_config("barlow_vqvae", {"in_channels": d.channels, "length": d.length, "sample_rate": 1, **profile["model"]})
 
     runs = len(datasets) * len(gammas) * len(seeds)
     total_epochs = 0
@@ -350,6 +358,8 @@ def _report(out, rows, summary, datasets, gammas, seeds, steps, seconds, extras,
     cmd += f" --seeds {','.join(map(str, seeds))} --steps {steps}" + (" --plain" if None in gammas else "")
     if getattr(args, "data_dir", None):
         cmd += f" --data-dir {args.data_dir}"
+    if getattr(args, "config", None):
+        cmd += f" --config {args.config}"
     rep.code(cmd)
     rep.write()
 
