@@ -294,9 +294,11 @@ def test_orthogonal_model_round_trips_through_its_model_file(tmp_path):
     from sigvae.models import build_model
 
     torch.manual_seed(3)
-    model = build_model("skr_vae", {"in_channels": 2, "latent_dim": 2, "length": 30, "demixing": "orthogonal", "encoder_kernel": 5})
+    model = build_model("skr_vae", {"in_channels": 2, "latent_dim": 2, "length": 30, "demixing": "orthogonal", "encoder_kernel": 5,
+                                    "source_net": 3})
     with torch.no_grad():
         model.source_filter.weight.normal_()
+        model.source_out.weight.normal_()
     save_model(model, tmp_path / "m")
     back = load(tmp_path / "m")
     x = torch.randn(1, 2, 64)
@@ -343,6 +345,55 @@ def test_orthogonal_arflow_vae_separates_gaussian_sources():
     assert mcc(mix.sources, separate(mix.mixtures, "fastica", 2).sources) < 0.9  # the case is not one FastICA solves
 
 
+def test_set_rotation_starts_there_and_can_be_kept_while_the_rest_trains():
+    from sigvae.models import build_model
+
+    model = build_model("arflow_vae", {"in_channels": 3, "latent_dim": 3, "length": 40, "demixing": "orthogonal",
+                                       "encoder_kernel": 5, "source_net": 4})
+    q0 = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(1)))[0]
+    model.set_rotation(q0, trainable=False)
+    assert torch.allclose(model.rotation.weight, q0, atol=1e-5)
+    x = torch.randn(2, 3, 40)
+    with torch.no_grad():  # the nonlinear branch starts switched off: still the plain identity filter
+        assert torch.allclose(model.encode_sequence(x).mean, torch.einsum("kc,bct->bkt", q0, x), atol=1e-5)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    branch = model.source_out.weight.detach().clone()
+    for _ in range(3):
+        opt.zero_grad()
+        model.step({"x": x}, "train").losses["model"].backward()
+        opt.step()
+    assert torch.allclose(model.rotation.weight, q0, atol=1e-5)  # kept ...
+    assert not torch.equal(model.source_out.weight.detach(), branch)  # ... while the source branch learned
+    with pytest.raises(ConfigError, match="orthogonal 3x3"):
+        model.set_rotation(2 * torch.eye(3))
+    with pytest.raises(ConfigError, match="source_net"):
+        build_model("gp_vae", {"in_channels": 3, "latent_dim": 3, "demixing": "free", "source_net": 4})
+
+
+def test_vae_at_baseline_refines_the_baselines_rotation():
+    from sigvae.separation import VAESettings, parse_method
+
+    assert parse_method("arflow_vae@fastica") == ("arflow_vae", "fastica") and parse_method("sobi") == ("sobi", None)
+    for bad in ("fastica@sobi", "arflow_vae@jade", "gp_vae@"):
+        with pytest.raises(ConfigError, match="VAE@BASELINE"):
+            parse_method(bad)
+    with pytest.raises(ConfigError, match="needs an init"):
+        VAESettings(train_rotation=False).validate()
+    with pytest.raises(ConfigError, match="init must be"):
+        VAESettings(init="jade").validate()
+    with pytest.raises(ConfigError, match="init needs demixing"):
+        VAESettings(init="sobi", demixing="free").validate()
+    kept = VAESettings(init="sobi", train_rotation=False)
+    assert kept.model_overrides()["encoder_kernel"] == 31 and kept.model_overrides()["source_net"] == 16
+    assert VAESettings(init="sobi", train_rotation=False, model={"source_net": 0}).model_overrides()["source_net"] == 0
+    mix = make_mixture(MixtureConfig(condition="periodic", length=1500, noise=0.3, seed=0))
+    ica = separate(mix.mixtures, "fastica", 3, seed=0)
+    res = separate(mix.mixtures, "arflow_vae@fastica", 3, seed=0, vae={"window": 150, "hop": 15, "epochs": 2})
+    assert res.info["init"] == "fastica" and res.info["train_rotation"] is False
+    # The rotation is FastICA's, so the sources match FastICA's up to each source's filter.
+    assert np.abs(correlation_matrix(ica.sources, res.sources)).max(axis=1).min() > 0.8
+
+
 def test_separate_rejects_bad_requests():
     x = make_mixture(MixtureConfig(length=200)).mixtures
     with pytest.raises(ConfigError, match="unknown separation method"):
@@ -369,6 +420,8 @@ def test_unmix_cli_baseline_with_reference(tmp_path, capsys):
     assert main(["unmix", str(tmp_path / "in.npz"), "--method", "pca", "--out", str(tmp_path / "x"), "--reference", str(tmp_path / "silent.npz")]) == 2
     assert "silent" in capsys.readouterr().err
     assert main(["unmix", "periodic", "--method", "nmf", "--out", str(tmp_path / "y")]) == 2
+    assert main(["unmix", "periodic", "--method", "sobi@fastica", "--out", str(tmp_path / "y")]) == 2
+    assert "VAE@BASELINE" in capsys.readouterr().err
     assert main(["unmix", "periodic", "--n-sources", "4", "--out", str(tmp_path / "y")]) == 2
     assert main(["unmix", "periodic", "--method", "sobi", "--demixing", "free", "--out", str(tmp_path / "y")]) == 2
     assert main(["unmix", "periodic", "--method", "vae", "--nonlinear", "--demixing", "orthogonal", "--out", str(tmp_path / "y")]) == 2
@@ -383,7 +436,7 @@ def test_unmix_cli_vae_end_to_end_on_generated_audio(tmp_path):
     mix = make_mixture(MixtureConfig(condition="periodic", length=800, sample_rate=8000, seed=0))
     sf.write(tmp_path / "mix.wav", (0.2 * mix.mixtures.T).astype(np.float32), 8000)
     out = tmp_path / "skr"
-    argv = ["unmix", str(tmp_path / "mix.wav"), "--method", "skr_vae", "--n-sources", "3", "--epochs", "1",
+    argv = ["unmix", str(tmp_path / "mix.wav"), "--method", "skr_vae@sobi", "--n-sources", "3", "--epochs", "1",
             "--window", "100", "--out", str(out), "--no-progress"]
     assert main(argv) == 0
     assert sorted(p.name for p in out.glob("source_*.wav")) == ["source_00.wav", "source_01.wav", "source_02.wav"]
@@ -394,12 +447,13 @@ def test_unmix_cli_vae_end_to_end_on_generated_audio(tmp_path):
 @pytest.mark.slow
 def test_separation_benchmark_tiny(tmp_path):
     out = tmp_path / "bench"
-    argv = ["benchmark", "separation", "--profile", "tiny", "--methods", "amuse,skr_vae", "--conditions", "linear",
+    argv = ["benchmark", "separation", "--profile", "tiny", "--methods", "amuse,skr_vae,arflow_vae@fastica", "--conditions", "linear",
             "--out", str(out), "--no-progress"]
     assert main(argv) == 0
     rows = json.loads((out / "results.json").read_text())
     metrics = {(r["dataset"], r["model"], r["metric"]) for r in rows}
     assert ("linear", "amuse", "mcc") in metrics and ("linear", "skr_vae", "amari") in metrics
+    assert ("linear", "arflow_vae@fastica", "mcc") in metrics
     assert {r["model"] for r in rows if r["dataset"] == "cost"} == {"gp_prior", "skr_prior"}
     assert ("gaussian_L200", "gp_vae", "mcc") in metrics
     assert (out / "results.csv").is_file() and (out / "figures" / "prior_cost.png").is_file()

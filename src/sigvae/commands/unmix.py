@@ -22,17 +22,18 @@ def add_parser(sub) -> None:
     methods = ", ".join(f"{e.name}" for e in METHODS)
     p = sub.add_parser(
         "unmix", help="blind source separation of a multichannel recording",
-        description="Separate mixtures [C, T] into K sources. Methods: " + methods + ".",
+        description="Separate mixtures [C, T] into K sources. Methods: " + methods + ". VAE@BASELINE (e.g. arflow_vae@fastica) "
+        "keeps the baseline's separation and lets the VAE denoise each source under its prior (better with observation noise).",
     )
     p.add_argument("input", help="mixtures .npz, a multichannel audio file, or a mixture spec (periodic, gaussian, nonlinear[:key=value,...])")
-    p.add_argument("--method", default="fastica", help=f"one of: {methods} (default fastica)")
+    p.add_argument("--method", default="fastica", help=f"one of: {methods}, or VAE@BASELINE such as arflow_vae@fastica (default fastica)")
     p.add_argument("--n-sources", type=positive_int, help="number of sources K (default: the reference's, else the channel count)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--reference", help=".npz with 'sources' [S, T] (and optional 'mixing') to score against")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--epochs", type=positive_int, help="VAE methods: training epochs (default 40)")
     p.add_argument("--window", type=positive_int, help="VAE methods: samples per training window (default 250)")
-    p.add_argument("--config", help="YAML/JSON with VAE settings (window, hop, epochs, batch_size, lr, model: {...})")
+    p.add_argument("--config", help="YAML/JSON with VAE settings (window, hop, epochs, batch_size, lr, init, train_rotation, model: {...})")
     p.add_argument("--nonlinear", action="store_true", help="VAE methods: MLP encoder and decoder (nonlinear mixing)")
     p.add_argument("--demixing", choices=["auto", "orthogonal", "free"], help="VAE methods: orthogonal = a rotation of the whitened "
                    "mixtures (linear mixing), free = unconstrained encoder and decoder; auto (default) = orthogonal unless --nonlinear")
@@ -96,9 +97,11 @@ def run_unmix(args: argparse.Namespace) -> int:
     from ..errors import ConfigError, DataError
     from ..io import staged_dir, write_json, write_npz, write_wav
     from ..report.html import Report
-    from ..separation import METHODS, VAESettings, separate
+    from ..separation import METHODS, VAESettings, parse_method, separate
 
-    entry = METHODS.get(args.method)
+    name, init = parse_method(args.method)
+    entry = METHODS.get(name)
+    method = f"{name}@{init}" if init else name
     mix = load_mixture(args.input)
     sources, mixing = mix.sources, mix.mixing
     if args.reference:
@@ -123,7 +126,7 @@ def run_unmix(args: argparse.Namespace) -> int:
     elif args.config or args.epochs or args.window or args.nonlinear or args.demixing:
         raise ConfigError(f"--config/--epochs/--window/--nonlinear/--demixing apply to VAE methods, not {entry.name!r}")
     with staged_dir(args.out) as out:
-        result = separate(mix.mixtures, entry.name, k, seed=args.seed, vae=vae,
+        result = separate(mix.mixtures, method, k, seed=args.seed, vae=vae,
                           run_dir=(out / "model") if vae is not None else None)
         est = result.sources
         arrays = {"sources": est.astype(np.float32), "sample_rate": np.int64(mix.sample_rate)}
@@ -140,14 +143,14 @@ def run_unmix(args: argparse.Namespace) -> int:
                 metrics = score(sources, est, mix.mixtures, mixing, result.unmixing)
             except DataError as e:
                 raise DataError(f"{args.reference or args.input}: {e}") from None
-            write_json(out / "metrics.json", {"method": entry.name, "n_sources": k, "input": args.input, **metrics})
-        rep = Report(f"sigvae unmix: {entry.name} on {mix.name}", out)
-        rep.text(f"{mix.channels} channels, {mix.length} samples at {mix.sample_rate} Hz → {k} sources with {entry.name} (seed {args.seed}).")
+            write_json(out / "metrics.json", {"method": method, "n_sources": k, "input": args.input, **metrics})
+        rep = Report(f"sigvae unmix: {method} on {mix.name}", out)
+        rep.text(f"{mix.channels} channels, {mix.length} samples at {mix.sample_rate} Hz → {k} sources with {method} (seed {args.seed}).")
         if metrics:
             rep.table(["metric", "value"], [[m, v] for m, v in metrics.items() if isinstance(v, float)])
         rep.figure(unmix_figure(mix.mixtures, est, sources, mix.sample_rate), "unmix", "mixtures, references (matched order and sign) and estimates")
         rep.write()
-    line = f"separated {k} sources with {entry.name}; wrote {args.out}/sources.npz"
+    line = f"separated {k} sources with {method}; wrote {args.out}/sources.npz"
     if metrics:
         line += f"; MCC {metrics['mcc']:.3f}" + (f", SI-SDR {metrics['si_sdr']:.1f} dB" if "si_sdr" in metrics else "")
         line += f", Amari {metrics['amari']:.3f}" if "amari" in metrics else ""

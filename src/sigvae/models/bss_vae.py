@@ -9,7 +9,9 @@ variance per channel.
 ``demixing: orthogonal`` (whitened input, C = K, linear): the demixing is a rotation Q
 (parametrised to stay orthogonal), followed by one FIR filter h_k per source
 (``encoder_kernel`` taps, starting as the identity) and a learned posterior variance per
-source; the decoder is tied, x̂_t = Qᵀ diag(g) z_t. After whitening, the sources are a
+source; the decoder is tied, x̂_t = Qᵀ diag(g) z_t. ``source_net`` H > 0 adds a small
+nonlinear branch per source beside the filter (H channels over the same taps, leaky ReLU,
+back to one channel), so the posterior mean can denoise without smearing edges. After whitening, the sources are a
 rotation of the input, so this searches only the K(K−1)/2 angles that matter (as FastICA
 and SOBI do) instead of a free K×K encoder and decoder.
 
@@ -35,6 +37,7 @@ import torch
 from torch import nn
 
 from ..config import check
+from ..errors import ConfigError
 from ..losses import reparameterize
 from .base import ModelConfig, Posterior, SigModel, StepOutput, register_model, register_preset
 
@@ -73,6 +76,9 @@ class BSSVAEConfig(ModelConfig):
     phi_low: float = 0.3
     phi_high: float = 0.98
     min_noise_logvar: float = -9.0
+    # Orthogonal demixing: hidden channels per source of a nonlinear residual branch beside
+    # the linear source filter (0: off); lets the posterior mean keep edges a linear filter smears.
+    source_net: int = 0
     init_logvar: float = -6.0
 
     def validate(self) -> None:
@@ -83,6 +89,8 @@ class BSSVAEConfig(ModelConfig):
         check(self.demixing in ("free", "orthogonal"), f"demixing must be 'free' or 'orthogonal', got {self.demixing!r}")
         check(self.demixing == "free" or (self.encoder == "linear" and self.decoder == "linear" and self.in_channels == self.latent_dim),
               "demixing 'orthogonal' needs a linear encoder and decoder and in_channels == latent_dim (whitened input)")
+        check(self.source_net >= 0, f"source_net must be >= 0, got {self.source_net}")
+        check(self.source_net == 0 or self.demixing == "orthogonal", "source_net needs demixing 'orthogonal'")
         check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")
         check(0 < self.scale_low <= self.scale_high, f"need 0 < scale_low <= scale_high, got {self.scale_low}, {self.scale_high}")
         check(self.gp_jitter > 0, f"gp_jitter must be > 0, got {self.gp_jitter}")
@@ -128,6 +136,13 @@ class BSSVAE(SigModel):
                 self.source_filter.weight.zero_()
                 self.source_filter.weight[:, 0, taps // 2] = 1.0
             self.posterior_logvar = nn.Parameter(torch.full((k,), config.init_logvar))
+            if config.source_net:  # zero output weights: starts as the plain linear filter
+                h = config.source_net
+                self.source_hidden = nn.Conv1d(k, k * h, taps, padding=taps // 2, groups=k)
+                self.source_out = nn.Conv1d(k * h, k, 1, groups=k)
+                with torch.no_grad():
+                    self.source_out.weight.zero_()
+                    self.source_out.bias.zero_()
             self.gain = nn.Parameter(torch.ones(k))
         else:
             if config.encoder == "linear":
@@ -142,10 +157,27 @@ class BSSVAE(SigModel):
         self.noise_logvar = nn.Parameter(torch.full((c,), -2.0))
         self.prior = build_prior(config.prior, k, **config.prior_options())
 
+    def set_rotation(self, rotation, trainable: bool = True) -> None:
+        """Start the demixing rotation at ``rotation`` [K, K] (orthogonal; e.g. a classical
+        method's separation); ``trainable=False`` keeps it there while the rest trains."""
+        if not self.orthogonal:
+            raise self._unsupported("set a rotation without demixing 'orthogonal'")
+        q = torch.as_tensor(rotation, dtype=self.gain.dtype, device=self.gain.device)
+        k = self.latent_dim
+        if q.shape != (k, k) or not torch.allclose(q @ q.T, torch.eye(k, dtype=q.dtype, device=q.device), atol=1e-4):
+            raise ConfigError(f"rotation must be an orthogonal {k}x{k} matrix")
+        with torch.no_grad():
+            self.rotation.weight = q
+        for p in self.rotation.parameters():
+            p.requires_grad_(trainable)
+
     def encode_sequence(self, x: torch.Tensor) -> Posterior:
         """Mixtures [B, C, T] → posterior mean and log-variance of the sources [B, K, T]."""
         if self.orthogonal:
-            mean = self.source_filter(torch.einsum("kc,bct->bkt", self.rotation.weight, x))
+            u = torch.einsum("kc,bct->bkt", self.rotation.weight, x)
+            mean = self.source_filter(u)
+            if self.config.source_net:
+                mean = mean + self.source_out(torch.nn.functional.leaky_relu(self.source_hidden(u), 0.2))
             return Posterior(mean, self.posterior_logvar.clamp(-12.0, 6.0)[None, :, None].expand_as(mean))
         mean, logvar = self.encoder(x).chunk(2, dim=1)
         return Posterior(mean, logvar.clamp(-12.0, 6.0))

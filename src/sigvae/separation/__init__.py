@@ -5,9 +5,9 @@
 """
 
 from .baselines import Separation, amuse, fastica, joint_diagonalise, pca, sobi, whitener
-from .methods import METHODS, VAESettings, WindowDataset, separate, vae_separate
+from .methods import METHODS, VAESettings, WindowDataset, parse_method, separate, vae_separate
 
 __all__ = [
-    "Separation", "METHODS", "VAESettings", "WindowDataset", "separate", "vae_separate",
+    "Separation", "METHODS", "VAESettings", "WindowDataset", "parse_method", "separate", "vae_separate",
     "pca", "fastica", "amuse", "sobi", "whitener", "joint_diagonalise",
 ]

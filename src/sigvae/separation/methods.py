@@ -4,6 +4,12 @@ Methods: ``pca``, ``fastica``, ``amuse``, ``sobi`` (classical, :mod:`.baselines`
 sequence VAEs ``vae`` (N(0, I) prior), ``gp_vae``, ``skr_vae``, ``arflow_vae`` (structured
 priors, :mod:`sigvae.models.bss_vae`), trained through :func:`sigvae.training.fit` on
 overlapping windows of the whitened mixtures.
+
+``VAE@BASELINE`` (e.g. ``arflow_vae@fastica``) refines a classical separation: the baseline
+chooses the rotation, the VAE keeps it and learns a denoising filter per source under its
+temporal prior (settings ``init: BASELINE``, ``train_rotation: false``). It exists because
+with observation noise the VAEs' own objective prefers a wrong rotation (BENCHMARKS.md,
+issue 6) while, given the rotation, their posterior means denoise better than the baseline.
 """
 
 from __future__ import annotations
@@ -49,6 +55,10 @@ class VAESettings:
     source; see :class:`~sigvae.models.bss_vae.BSSVAEConfig`), ``free`` (an unconstrained
     linear or MLP encoder and decoder) or ``auto`` (orthogonal unless ``model`` asks for an
     MLP encoder or decoder).
+    ``init``: ``random`` (seeded) or a classical method (``pca``, ``fastica``, ``amuse``,
+    ``sobi``) whose separation gives the starting rotation; ``train_rotation: false`` keeps it
+    (needs an ``init``) and, unless ``model`` says otherwise, gives the source filters 31 taps
+    and a 16-channel nonlinear branch, since only they are left to learn.
     """
 
     window: int = 250
@@ -58,6 +68,8 @@ class VAESettings:
     lr: float = 1e-2
     model: dict = field(default_factory=dict)
     demixing: str = "auto"
+    init: str = "random"
+    train_rotation: bool = True
     progress: bool = False
 
     def validate(self) -> None:
@@ -67,6 +79,10 @@ class VAESettings:
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         check(self.demixing in ("auto", "free", "orthogonal"), f"demixing must be auto, free or orthogonal, got {self.demixing!r}")
+        check(self.init == "random" or self.init in BASELINES, f"init must be random or one of {', '.join(BASELINES)}, got {self.init!r}")
+        check(self.train_rotation or self.init != "random", "train_rotation: false needs an init method (e.g. init: fastica)")
+        if self.init != "random":
+            check(self.model_overrides()["demixing"] == "orthogonal", "init needs demixing 'orthogonal' (linear encoder and decoder)")
 
     def model_overrides(self, model_name: str | None = None) -> dict:
         """The BSS VAE config overrides these settings imply for ``model_name``.
@@ -77,7 +93,8 @@ class VAESettings:
         linear = self.model.get("encoder", "linear") == "linear" and self.model.get("decoder", "linear") == "linear"
         demixing = self.demixing if self.demixing != "auto" else "orthogonal" if linear else "free"
         energy = {"ar_volatility_window": ARFLOW_ENERGY_WINDOW} if model_name == "arflow_vae" else {}
-        return {"demixing": demixing, **energy, **self.model}
+        denoiser = {} if self.train_rotation else {"encoder_kernel": 31, "source_net": 16}
+        return {"demixing": demixing, **energy, **denoiser, **self.model}
 
 
 class WindowDataset(Dataset):
@@ -109,7 +126,8 @@ def vae_separate(x: np.ndarray, k: int, model_name: str, seed: int = 0, settings
     methods). The returned ``unmixing`` [k, C] is the least-squares linear map from the centred
     mixtures to the estimates (exact for a linear one-tap encoder; an approximation otherwise).
     ``run_dir``: where :func:`~sigvae.training.fit` writes the model folder (default: a
-    temporary folder, deleted afterwards).
+    temporary folder, deleted afterwards). With ``init`` set, the baseline runs first (same
+    seed) and the orthogonal factor of its unmixing in whitened coordinates is the start.
     """
     from ..models import build_model
     from ..training import TrainConfig, fit
@@ -122,6 +140,14 @@ def vae_separate(x: np.ndarray, k: int, model_name: str, seed: int = 0, settings
     overrides = {"latent_dim": k, **cfg.model_overrides(model_name), "in_channels": k, "length": window}
     torch.manual_seed(seed)  # the model's initial weights
     model = build_model(model_name, overrides)
+    info: dict = {}
+    if cfg.init != "random":
+        start = BASELINES[cfg.init](x, k, seed=seed)
+        # The baseline's unmixing acts on centred mixtures, i.e. U W⁺ on z; its rows are only
+        # rescaled rotations of z, so the orthogonal polar factor is that rotation.
+        u, _, vt = np.linalg.svd(start.unmixing @ np.linalg.pinv(w))
+        model.set_rotation(u @ vt, trainable=cfg.train_rotation)
+        info = {"init": cfg.init, "train_rotation": cfg.train_rotation}
     tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, val_fraction=0.0,
                        progress=cfg.progress, accelerator="auto", gradient_clip=5.0)
     data = WindowDataset(z, window, cfg.hop)
@@ -137,19 +163,37 @@ def vae_separate(x: np.ndarray, k: int, model_name: str, seed: int = 0, settings
     xc = x - x.mean(1, keepdims=True)
     unmixing = s @ np.linalg.pinv(xc)
     history = result.history
-    return Separation(s, unmixing, {"train_seconds": result.seconds, "final_loss": history[-1].get("train/loss") if history else None})
+    return Separation(s, unmixing, {**info, "train_seconds": result.seconds, "final_loss": history[-1].get("train/loss") if history else None})
+
+
+def parse_method(method: str) -> tuple[str, str | None]:
+    """``"arflow_vae@fastica"`` → (``"arflow_vae"``, ``"fastica"``); a plain name → (name, None).
+
+    Raises ConfigError for an unknown name, or an ``@`` after a baseline or before a non-baseline.
+    """
+    name, at, init = method.partition("@")
+    entry = METHODS.get(name)
+    if not at:
+        return entry.name, None
+    if entry.obj[0] != "vae" or init not in BASELINES:
+        raise ConfigError(f"{method!r}: 'VAE@BASELINE' needs a VAE method before '@' and one of {', '.join(BASELINES)} after it")
+    return entry.name, init
 
 
 def separate(x: np.ndarray, method: str, k: int, seed: int = 0, vae: VAESettings | dict | None = None,
              run_dir: str | Path | None = None, callbacks: list | None = None) -> Separation:
-    """Separate mixtures ``x`` [C, T] into ``k`` sources with ``method`` (see :data:`METHODS`)."""
-    entry = METHODS.get(method)
-    kind, target = entry.obj
+    """Separate mixtures ``x`` [C, T] into ``k`` sources with ``method`` (see :data:`METHODS`;
+    ``VAE@BASELINE`` refines the baseline's separation, see the module docstring)."""
+    name, init = parse_method(method)
+    kind, target = METHODS.get(name).obj
     if kind == "baseline":
         if vae:
-            raise ConfigError(f"method {entry.name!r} takes no VAE settings")
+            raise ConfigError(f"method {name!r} takes no VAE settings")
         return BASELINES[target](x, k, seed=seed)
+    if init:
+        base = vae if isinstance(vae, VAESettings) else from_dict(VAESettings, vae or {}, where="vae settings")
+        vae = VAESettings(**{**base.__dict__, "init": init, "train_rotation": False})
     return vae_separate(x, k, target, seed=seed, settings=vae, run_dir=run_dir, callbacks=callbacks)
 
 
-__all__ = ["METHODS", "VAESettings", "WindowDataset", "separate", "vae_separate", "Separation"]
+__all__ = ["METHODS", "VAESettings", "WindowDataset", "parse_method", "separate", "vae_separate", "Separation"]
