@@ -300,3 +300,21 @@ def test_train_cli_on_ucr_and_tiny_benchmark(tmp_path):
     assert main(["benchmark", "ucr", "--profile", "tiny", "--datasets", "Toy", "--data-dir", str(folder),
                  "--config", str(cells), "--out", str(tmp_path / "x2"), "--no-progress"]) == 2
     assert not (tmp_path / "x2").exists()
+
+
+def test_minirocket_leaves_torch_thread_count_alone():
+    """aeon resets torch's threads; the models trained after MiniRocket must keep --threads."""
+    import torch
+
+    from sigvae.experiments.ucr import minirocket_accuracy
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        x = np.random.default_rng(0).normal(size=(20, 1, 40))
+        y = np.arange(20) % 2
+        acc, _ = minirocket_accuracy(x, y, x, y)
+        assert np.isnan(acc) or 0 <= acc <= 1
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)

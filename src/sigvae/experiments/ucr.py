@@ -88,14 +88,21 @@ def minirocket_accuracy(x_train, y_train, x_test, y_test, seed: int = 0) -> tupl
         from aeon.transformations.collection.convolution_based import MiniRocket
     except ImportError:
         return math.nan, 0.0
+    import torch
     from sklearn.linear_model import RidgeClassifierCV
 
     from ..metrics.probes import standardise
 
     start = time.time()
-    mr = MiniRocket(random_state=seed, n_jobs=1)
-    f_tr = mr.fit_transform(np.asarray(x_train, dtype=np.float64))
-    f_te = mr.transform(np.asarray(x_test, dtype=np.float64))
+    threads = torch.get_num_threads()
+    try:
+        mr = MiniRocket(random_state=seed, n_jobs=1)
+        f_tr = mr.fit_transform(np.asarray(x_train, dtype=np.float64))
+        f_te = mr.transform(np.asarray(x_test, dtype=np.float64))
+    finally:
+        # aeon resets torch's thread count to the core count; the models trained after it
+        # must keep the benchmark's --threads, or their results depend on --no-minirocket.
+        torch.set_num_threads(threads)
     f_tr, f_te = standardise(f_tr, f_te)
     clf = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(f_tr, y_train)
     return float((clf.predict(f_te) == y_test).mean()), time.time() - start
