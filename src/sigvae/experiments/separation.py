@@ -42,6 +42,8 @@ METHOD_NAMES = CLASSICAL + VAE_NAMES
 #: Default methods: every method, plus the AR-flow VAE refining FastICA (noisy conditions) and
 #: SOBI (Gaussian sources, where FastICA fails).
 DEFAULT_METHODS = METHOD_NAMES + ["arflow_vae@fastica", "arflow_vae@sobi"]
+#: Every name the benchmark accepts: the methods and each VAE@BASELINE pair.
+ALL_METHODS = METHOD_NAMES + [f"{v}@{c}" for v in VAE_NAMES for c in CLASSICAL]
 
 
 @dataclass
@@ -62,7 +64,7 @@ class SeparationBenchConfig:
     nonlinear_mlp: bool = False  # MLP encoder/decoder for the nonlinear condition (else the same linear VAE everywhere)
 
     def validate(self) -> None:
-        check(bool(self.methods) and all(_known(m) for m in self.methods), f"methods must be among {METHOD_NAMES} or VAE@BASELINE (e.g. arflow_vae@fastica)")
+        check(bool(self.methods) and all(m in ALL_METHODS for m in self.methods), f"methods must be among {METHOD_NAMES} or VAE@BASELINE (e.g. arflow_vae@fastica)")
         check(bool(self.conditions) and all(c in CONDITIONS for c in self.conditions), f"conditions must be among {list(CONDITIONS)}")
         check(bool(self.seeds) and min(self.seeds) >= 0, "seeds must be a non-empty list of integers >= 0")
         check(self.length >= 200, f"length must be >= 200, got {self.length}")
@@ -89,11 +91,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="VAE training epochs per run")
 
 
-def _known(method: str) -> bool:
-    name, _, init = method.partition("@")
-    return name in METHOD_NAMES and (not init or (name in VAE_NAMES and init in CLASSICAL))
-
-
 def _settings(args: argparse.Namespace) -> SeparationBenchConfig:
     values: dict = dict(PROFILES[args.profile])
     if args.config:
@@ -101,7 +98,7 @@ def _settings(args: argparse.Namespace) -> SeparationBenchConfig:
     if args.seeds is not None:
         values["seeds"] = parse_seeds(args.seeds)
     if args.methods:
-        values["methods"] = parse_list(args.methods, METHOD_NAMES + [f"{v}@{c}" for v in VAE_NAMES for c in CLASSICAL], "method")
+        values["methods"] = parse_list(args.methods, ALL_METHODS, "method")
     if args.conditions:
         values["conditions"] = parse_list(args.conditions, list(CONDITIONS), "condition")
     cfg = from_dict(SeparationBenchConfig, values, where=args.config or "separation benchmark")
@@ -151,9 +148,9 @@ def _run(args: argparse.Namespace, cfg: SeparationBenchConfig) -> int:
     from ..report.figures import heatmap
     from ..report.html import Report
     from ..report.results import row, summarise, write_results
-    from ..separation import METHODS, VAESettings, separate
+    from ..separation import VAESettings, separate
 
-    vae_methods = [m for m in cfg.methods if METHODS.get(m.partition("@")[0]).obj[0] == "vae"]
+    vae_methods = [m for m in cfg.methods if m.partition("@")[0] in VAE_NAMES]
     runs = len(cfg.conditions) * len(cfg.seeds)
     units = runs * (len(cfg.methods) - len(vae_methods)) + runs * len(vae_methods) * int(cfg.vae.get("epochs", 15))
     units += len(cfg.cost_lengths) * 2 + (2 * cfg.long_epochs if cfg.long_window else 0)

@@ -15,7 +15,7 @@ issue 6) while, given the rotation, their posterior means denoise better than th
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -192,7 +192,7 @@ def separate(x: np.ndarray, method: str, k: int, seed: int = 0, vae: VAESettings
         return BASELINES[target](x, k, seed=seed)
     if init:
         base = vae if isinstance(vae, VAESettings) else from_dict(VAESettings, vae or {}, where="vae settings")
-        vae = VAESettings(**{**base.__dict__, "init": init, "train_rotation": False})
+        vae = replace(base, init=init, train_rotation=False)
     return vae_separate(x, k, target, seed=seed, settings=vae, run_dir=run_dir, callbacks=callbacks)
 
 
