@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from sigvae.errors import DataError
+from sigvae.errors import ConfigError, DataError
 
 
 # --- vector quantiser ---------------------------------------------------------------------
@@ -257,6 +257,48 @@ def test_cross_validated_svm_chooses_c_on_training_data_only():
     assert tiny.C == 1.0
 
 
+def test_cross_validated_accuracy_known_answers():
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    from sigvae.metrics import cross_validated_accuracy
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 20)
+    separable = rng.normal(size=(3, 6))[y] * 10 + rng.normal(size=(60, 6))
+    assert cross_validated_accuracy(separable, y) == 1.0
+    noise = rng.normal(size=(60, 6))
+    assert cross_validated_accuracy(noise, y) < 0.6  # chance is 1/3
+    # The same number as scikit-learn's own cross-validation of the pipeline it describes.
+    overlap = rng.normal(size=(60, 6)) + 0.7 * y[:, None]
+    ref = cross_val_score(make_pipeline(StandardScaler(), SVC(kernel="linear", C=1.0)), overlap, y,
+                          cv=StratifiedKFold(5, shuffle=True, random_state=4)).mean()
+    assert cross_validated_accuracy(overlap, y, seed=4) == pytest.approx(ref)
+    # Three examples of the rarest class: three folds; one example: nothing to validate.
+    assert np.isfinite(cross_validated_accuracy(separable[:43], y[:43]))
+    assert np.isnan(cross_validated_accuracy(separable[:41], y[:41]))
+    with pytest.raises(ValueError):
+        cross_validated_accuracy(separable[:10], y[:9])
+
+
+def test_selection_spec_parsing():
+    from sigvae.experiments.ucr import parse_select, selection_candidates
+
+    assert parse_select(["max_latent_frames=16,64", "window=rect,hann"]) == {
+        "max_latent_frames": [16, 64], "window": ["rect", "hann"]}
+    assert parse_select(["none"]) == {}
+    cands = selection_candidates({"max_latent_frames": [16, 64], "aug_scale": [0.1, 0.2]})
+    assert cands[0] == {"max_latent_frames": 16, "aug_scale": 0.1} and len(cands) == 4
+    assert selection_candidates({}) == [{}]
+    for bad in (["max_latent_frames"], ["=16"], ["max_latent_frames="]):
+        with pytest.raises(ConfigError):
+            parse_select(bad)
+    with pytest.raises(ConfigError):
+        selection_candidates({"max_latent_frames": 16})
+
+
 # --- end to end ------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_train_cli_on_ucr_and_tiny_benchmark(tmp_path):
@@ -288,6 +330,23 @@ def test_train_cli_on_ucr_and_tiny_benchmark(tmp_path):
     assert (out / "report.html").is_file() and (out / "results.csv").is_file()
     assert any((out / "figures").glob("*.png"))
     assert main(["benchmark", "ucr", "--datasets", "Nope", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    # Settings chosen per run on the training split: one model per candidate, the best CV kept.
+    out3 = tmp_path / "bench3"
+    assert main(["benchmark", "ucr", "--profile", "tiny", "--datasets", "Toy", "--data-dir", str(folder), "--gamma", "1",
+                 "--seeds", "0,1", "--select", "max_latent_frames=2,4", "--out", str(out3), "--no-progress", "--no-minirocket"]) == 0
+    rows3 = json.loads((out3 / "results.json").read_text())
+    for seed in (0, 1):
+        mine = {r["metric"]: r["value"] for r in rows3 if r["model"] == "bt_vqvae_g1" and r["seed"] == seed}
+        cvs = [mine["cv_svm_flat@max_latent_frames=2"], mine["cv_svm_flat@max_latent_frames=4"]]
+        kept = int(mine["selected"])
+        assert kept == int(np.argmax(cvs)) and mine["selected_max_latent_frames"] == (2, 4)[kept]
+        for frames in (2, 4):
+            assert (out3 / "runs" / "Toy" / f"bt_vqvae_g1-seed{seed}-max_latent_frames={frames}" / "model.safetensors").is_file()
+    assert "Settings chosen on the training split" in (out3 / "report.html").read_text()
+    for bad in ("max_latent_frames=0,4", "max_latent_frames", "no_such_setting=1,2"):
+        assert main(["benchmark", "ucr", "--profile", "tiny", "--datasets", "Toy", "--data-dir", str(folder),
+                     "--select", bad, "--out", str(tmp_path / "x3"), "--no-progress"]) == 2
+        assert not (tmp_path / "x3").exists()
     # `model` in a --config file reaches every trained model; a bad value is refused before any training.
     cells = tmp_path / "cells.yaml"
     cells.write_text("model: {bt_features: cells}\n")

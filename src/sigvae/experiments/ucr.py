@@ -11,14 +11,23 @@ costs, the flattened pre-quantisation latents (``pre``) — go to the probes of
 fitted on train, scored on test) and to k-means (silhouette, ARI, NMI on the test split);
 codebook perplexity and usage are measured on the test codes.
 
+Settings chosen on the training split (``select``): each listed VQ-VAE setting has candidate
+values (default: ``max_latent_frames`` 16 or 64). Every (data set, γ, seed) run trains one
+model per candidate, scores each by the cross-validated accuracy of a linear SVM on its
+*training* codes (:func:`sigvae.metrics.probes.cross_validated_accuracy`; the training labels
+only), and keeps the best (ties: the first listed); the test split never enters the choice.
+
 Rows: ``{dataset, model, seed, metric, value}`` with metric ``<probe>_<representation>``
 (``svm_flat``, ``knn5_pooled``...), ``silhouette_flat``, ``perplexity``, ``usage``,
-``test_mse``, ``train_seconds``; baselines report ``accuracy`` (and ``seconds``).
+``test_mse``, ``train_seconds`` (every candidate's training), and with a selection
+``cv_svm_flat@<setting>=<value>`` per candidate, ``selected`` (the kept candidate's index) and
+``selected_<setting>`` (its value, when numeric); baselines report ``accuracy`` (and ``seconds``).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import shutil
 import time
@@ -41,10 +50,14 @@ TS2VEC = {"GunPoint": 0.980, "ItalyPowerDemand": 0.961, "ArrowHead": 0.857, "OSU
 REPRESENTATIONS = ("flat", "pooled", "codes", "pre")
 PROBES = ("svm", "svmcv", "knn1", "knn5", "knn10", "logreg")
 
-#: Model settings and training length per profile; ``tiny`` is for tests (seconds).
+#: Model settings, settings chosen on the training split, and training length per profile;
+#: ``tiny`` is for tests (seconds). The default chooses the temporal compression per run:
+#: 16 latent frames suit BasicMotions, 64 suit GunPoint and ArrowHead (cross-validation on
+#: the training splits, BENCHMARKS.md), and no single value is better on all four.
 PROFILES = {
-    "default": {"steps": 200, "model": {"num_codes": 256}},
-    "tiny": {"steps": 3, "model": {"width": 8, "code_dim": 8, "num_codes": 8, "res_blocks": 1, "projector_dim": 16}},
+    "default": {"steps": 200, "model": {"num_codes": 256}, "select": {"max_latent_frames": [16, 64]}},
+    "tiny": {"steps": 3, "model": {"width": 8, "code_dim": 8, "num_codes": 8, "res_blocks": 1, "projector_dim": 16},
+             "select": {}},
 }
 
 
@@ -55,6 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gamma", help="Barlow Twins weights, comma-separated (default 0,0.2; 0 = the control)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="default", help="model size and training length")
     p.add_argument("--steps", type=int, help="optimiser steps per model (default: the profile's)")
+    p.add_argument("--select", action="append", metavar="SETTING=V1,V2",
+                   help="VQ-VAE setting whose value each run chooses by cross-validation on the training split "
+                        "(repeatable; default max_latent_frames=16,64; 'none' = no selection)")
     p.add_argument("--plain", action="store_true", help="also train the plain VQ-VAE (no augmentation, no Barlow Twins)")
     p.add_argument("--no-minirocket", action="store_true", help="skip the MiniRocket reference")
     p.add_argument("--threads", type=int, default=1,
@@ -73,6 +89,41 @@ def _gammas(text: str) -> list[float]:
             raise ConfigError(f"--gamma values must be >= 0, got {item!r}")
         out.append(g)
     return out
+
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_select(specs: list[str]) -> dict[str, list]:
+    """``["max_latent_frames=16,64", ...]`` → {setting: [values]}; ``["none"]`` → {}."""
+    out: dict[str, list] = {}
+    for spec in specs:
+        if spec.strip().lower() == "none":
+            continue
+        key, sep, values = spec.partition("=")
+        items = parse_list(values, what=f"value of {key.strip()}") if sep and key.strip() else None
+        if not items:
+            raise ConfigError(f"--select takes SETTING=V1,V2 (e.g. max_latent_frames=16,64), got {spec!r}")
+        out[key.strip()] = [_value(v) for v in items]
+    return out
+
+
+def selection_candidates(select: dict) -> list[dict]:
+    """Every combination of the selected settings' values, in the listed order ([{}] when none)."""
+    if not isinstance(select, dict) or not all(isinstance(v, list) and v for v in select.values()):
+        raise ConfigError(f"'select' must map VQ-VAE settings to non-empty lists of values, got {select!r}")
+    keys = list(select)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(select[k] for k in keys))]
+
+
+def candidate_label(cand: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in cand.items())
 
 
 def model_label(gamma: float | None) -> str:
@@ -153,6 +204,41 @@ def _train_one(data, gamma, seed, steps, profile_model, run_dir, progress):
     return result, epochs
 
 
+def _train_selected(data, gamma, seed, steps, profile_model, candidates, folder, label, progress, rows):
+    """Train one model per candidate setting and keep the one whose training codes classify best.
+
+    Each candidate is scored by :func:`~sigvae.metrics.probes.cross_validated_accuracy` of a
+    linear SVM on its flattened training codes with the training labels; the highest wins
+    (ties: the first candidate). Appends the selection rows to ``rows``. Returns (the kept
+    candidate's training result, its epochs, its training representations, seconds spent
+    training every candidate). With one candidate nothing is scored.
+    """
+    from ..metrics.probes import cross_validated_accuracy
+    from ..report.results import row
+
+    best = None
+    seconds = 0.0
+    for i, cand in enumerate(candidates):
+        sub = f"{label}-seed{seed}" + ("" if len(candidates) == 1 else "-" + candidate_label(cand).replace(",", "-"))
+        result, epochs = _train_one(data, gamma, seed, steps, {**profile_model, **cand}, folder / sub, progress)
+        seconds += result.seconds
+        rep_tr = _represent(result.model, data.x_train)
+        cv = math.nan
+        if len(candidates) > 1:
+            cv = cross_validated_accuracy(rep_tr["flat"], data.y_train, seed)
+            rows.append(row(data.name, label, seed, f"cv_svm_flat@{candidate_label(cand)}", cv))
+        score = cv if math.isfinite(cv) else -math.inf
+        if best is None or score > best[0]:
+            best = (score, i, result, epochs, rep_tr)
+    _, index, result, epochs, rep_tr = best
+    if len(candidates) > 1:
+        rows.append(row(data.name, label, seed, "selected", float(index)))
+        for key, value in candidates[index].items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                rows.append(row(data.name, label, seed, f"selected_{key}", float(value)))
+    return result, epochs, rep_tr, seconds
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark described by ``args``; returns the exit status."""
     import torch
@@ -174,7 +260,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..report.results import row, summarise, write_results
 
     file_cfg = load_config_file(args.config) if getattr(args, "config", None) else {}
-    allowed = {"datasets", "data_dir", "gamma", "seeds", "profile", "steps", "plain", "minirocket", "model"}
+    allowed = {"datasets", "data_dir", "gamma", "seeds", "profile", "steps", "plain", "minirocket", "model", "select"}
     extra = sorted(set(file_cfg) - allowed)
     if extra:
         raise ConfigError(f"{args.config}: unknown key {extra[0]!r}; allowed: {', '.join(sorted(allowed))}")
@@ -192,6 +278,15 @@ def _run(args: argparse.Namespace) -> int:
     model_overrides = file_cfg.get("model") or {}
     if not isinstance(model_overrides, dict):
         raise ConfigError(f"{args.config}: 'model' must be a mapping of VQ-VAE settings, got {model_overrides!r}")
+    # An explicit selection (flag, then file) replaces the profile's; a setting fixed under
+    # 'model' is no longer chosen by the profile's default selection.
+    if getattr(args, "select", None):
+        select = parse_select(args.select)
+    elif "select" in file_cfg:
+        select = file_cfg["select"] or {}
+    else:
+        select = {k: v for k, v in profile["select"].items() if k not in model_overrides}
+    candidates = selection_candidates(select)
     profile = {**profile, "model": {**profile["model"], **model_overrides}}
     steps = int(pick("steps", "steps", profile["steps"]))
     if steps < 1:
@@ -206,7 +301,8 @@ def _run(args: argparse.Namespace) -> int:
     from ..models import build_config
 
     for d in datasets:
-        build_config("barlow_vqvae", {"in_channels": d.channels, "length": d.length, "sample_rate": 1, **profile["model"]})
+        for cand in candidates:
+            build_config("barlow_vqvae", {"in_channels": d.channels, "length": d.length, "sample_rate": 1, **profile["model"], **cand})
 
     runs = len(datasets) * len(gammas) * len(seeds)
     total_epochs = 0
@@ -214,10 +310,10 @@ def _run(args: argparse.Namespace) -> int:
         n = len(d.x_train)
         batch = min(64, max(8, n // 2))
         per_epoch = max(1, n // batch) if n > batch else 1
-        total_epochs += max(1, math.ceil(steps / per_epoch)) * len(gammas) * len(seeds)
+        total_epochs += max(1, math.ceil(steps / per_epoch)) * len(gammas) * len(seeds) * len(candidates)
     progress = BenchmarkProgress(total_epochs + runs + 2 * len(datasets), "ucr", enabled=not args.no_progress)
     rows: list[dict] = []
-    extras: dict = {"histories": {}, "recon": None, "usage": {}}
+    extras: dict = {"histories": {}, "recon": None, "usage": {}, "candidates": candidates}
     with staged_dir(args.out) as out:
         for d in datasets:
             progress.set_label(f"{d.name} baselines")
@@ -237,9 +333,10 @@ def _run(args: argparse.Namespace) -> int:
                 label = model_label(gamma)
                 for seed in seeds:
                     progress.set_label(f"{d.name} {label} seed {seed}")
-                    result, epochs = _train_one(d, gamma, seed, steps, profile["model"], out / "runs" / d.name / f"{label}-seed{seed}", progress)
+                    result, epochs, rep_tr, train_secs = _train_selected(d, gamma, seed, steps, profile["model"], candidates,
+                                                                      out / "runs" / d.name, label, progress, rows)
                     model = result.model
-                    rep_tr, rep_te = _represent(model, d.x_train), _represent(model, d.x_test)
+                    rep_te = _represent(model, d.x_test)
                     for rep in REPRESENTATIONS:
                         for k, v in probe_accuracies(rep_tr[rep], d.y_train, rep_te[rep], d.y_test, seed=seed).items():
                             rows.append(row(d.name, label, seed, f"{k}_{rep}", v))
@@ -256,7 +353,7 @@ def _run(args: argparse.Namespace) -> int:
                     rows.append(row(d.name, label, seed, "perplexity", float(np.exp(-(nz * np.log(nz)).sum()))))
                     rows.append(row(d.name, label, seed, "usage", float((counts > 0).mean())))
                     rows.append(row(d.name, label, seed, "test_mse", float(rep_te["_mse"].sum() / len(d.x_test))))
-                    rows.append(row(d.name, label, seed, "train_seconds", result.seconds))
+                    rows.append(row(d.name, label, seed, "train_seconds", train_secs))
                     rows.append(row(d.name, label, seed, "epochs", float(epochs)))
                     extras["histories"][f"{d.name} {label} s{seed}"] = result.history
                     extras["usage"][(d.name, label, seed)] = counts
@@ -322,6 +419,21 @@ def _report(out, rows, summary, datasets, gammas, seeds, steps, seconds, extras,
             r += [_mean(summary, n, m, metric) for m in labels]
             table.append(r)
         rep.table(header, table, caption="means over seeds; TS2Vec numbers are quoted from its paper, not rerun here")
+    candidates = extras.get("candidates") or [{}]
+    if len(candidates) > 1:
+        rep.heading("Settings chosen on the training split")
+        cl = [candidate_label(c) for c in candidates]
+        table = []
+        for n in names:
+            for m in labels:
+                picks = [int(r["value"]) for r in rows if r["dataset"] == n and r["model"] == m and r["metric"] == "selected"]
+                table.append([n, m] + [_mean(summary, n, m, f"cv_svm_flat@{c}") for c in cl]
+                             + [" ".join(f"{picks.count(i)}×{c.split('=')[-1] if len(c.split('=')) == 2 else c}"
+                                         for i, c in enumerate(cl) if picks.count(i))])
+        rep.table(["data set", "model"] + [f"CV accuracy, {c}" for c in cl] + ["kept (runs)"], table,
+                  caption="each run trains one model per candidate and keeps the one whose training codes give the best "
+                          "cross-validated linear-SVM accuracy on the training split (mean over seeds shown); the test "
+                          "split never enters the choice; every other number in this report is the kept model's")
     rep.heading("Targets")
     rep.table(["target", "data set", "sigvae", "reference", "met"], target_checks(summary, names, gammas))
     rep.heading("Every probe and representation")
@@ -367,8 +479,11 @@ def _report(out, rows, summary, datasets, gammas, seeds, steps, seconds, extras,
         cmd += f" --data-dir {args.data_dir}"
     if getattr(args, "config", None):
         cmd += f" --config {args.config}"
+    for spec in getattr(args, "select", None) or []:
+        cmd += f" --select {spec}"
     rep.code(cmd)
     rep.write()
 
 
-__all__ = ["DESCRIPTION", "add_arguments", "run", "minirocket_accuracy", "target_checks", "TS2VEC"]
+__all__ = ["DESCRIPTION", "add_arguments", "run", "minirocket_accuracy", "target_checks", "TS2VEC", "parse_select",
+           "selection_candidates"]

@@ -12,7 +12,7 @@ google-research/disentanglement_lib where it has them; each docstring names its 
 - the suite with bootstrap intervals: :func:`evaluate_representation`;
 - source separation (``separation``): :func:`si_sdr`, :func:`bss_eval`, :func:`mcc`, ...
 - class probes (``probes``): :func:`probe_accuracies`, :func:`nearest_neighbour_accuracy`,
-  :func:`kmeans_scores`.
+  :func:`cross_validated_accuracy`, :func:`kmeans_scores`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,12 @@ from .disentanglement import (
     mutual_info_matrix,
 )
 from .interventional import beta_vae_score, factor_vae_score
-from .probes import kmeans_scores, nearest_neighbour_accuracy, probe_accuracies
+from .probes import (
+    cross_validated_accuracy,
+    kmeans_scores,
+    nearest_neighbour_accuracy,
+    probe_accuracies,
+)
 from .separation import (
     amari_index,
     bss_eval,
@@ -47,7 +52,7 @@ __all__ = [
     "gaussian_total_correlation", "mutual_info_matrix", "factor_entropies", "discretize",
     "beta_vae_score", "factor_vae_score", "evaluate_representation",
     "DCI_ESTIMATORS", "SUITE_METRICS",
-    "kmeans_scores", "nearest_neighbour_accuracy", "probe_accuracies",
+    "kmeans_scores", "nearest_neighbour_accuracy", "probe_accuracies", "cross_validated_accuracy",
     "amari_index", "bss_eval", "correlation_matrix", "match_sources", "mcc",
     "si_sdr", "si_sdr_improvement", "si_sdr_matched",
 ]

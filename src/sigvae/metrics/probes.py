@@ -89,6 +89,32 @@ def linear_svm_cv(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
     return search.fit(x_train, y_train).best_estimator_
 
 
+def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """Mean stratified-k-fold accuracy (0–1) of a linear SVM (C = 1) on (x [N, D], y [N]).
+
+    The features are standardised inside each fold with that fold's training statistics, as
+    :func:`probe_accuracies` does for train/test; k = 5, or the smallest class count when a
+    class has fewer than 5 examples. Uses only the data given, so called on a training split
+    it scores a representation without touching the test split. Returns NaN when some class
+    has fewer than 2 examples (nothing to validate).
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    a = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    labels = np.unique(np.asarray(y).ravel(), return_inverse=True)[1]
+    if a.shape[0] != labels.shape[0]:
+        raise ValueError(f"x has {a.shape[0]} rows but y has {labels.shape[0]} labels")
+    folds = min(5, int(np.bincount(labels).min()))
+    if folds < 2:
+        return float("nan")
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    model = make_pipeline(StandardScaler(), SVC(kernel="linear", C=1.0))
+    return float(cross_val_score(model, a, labels, cv=cv).mean())
+
+
 def nearest_neighbour_accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> float:
     """1-NN with Euclidean distance on the features as given (no scaling): test accuracy."""
     xtr, ytr, xte, yte = _check(x_train, y_train, x_test, y_test)
@@ -122,4 +148,4 @@ def kmeans_scores(x: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, floa
     }
 
 
-__all__ = ["probe_accuracies", "linear_svm_cv", "SVM_C_GRID", "nearest_neighbour_accuracy", "kmeans_scores", "standardise"]
+__all__ = ["probe_accuracies", "linear_svm_cv", "cross_validated_accuracy", "SVM_C_GRID", "nearest_neighbour_accuracy", "kmeans_scores", "standardise"]
