@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import re
 import shutil
 import time
 from pathlib import Path
@@ -219,7 +220,10 @@ def _train_selected(data, gamma, seed, steps, profile_model, candidates, folder,
     best = None
     seconds = 0.0
     for i, cand in enumerate(candidates):
-        sub = f"{label}-seed{seed}" + ("" if len(candidates) == 1 else "-" + candidate_label(cand).replace(",", "-"))
+        # Values become part of a folder name: anything but [A-Za-z0-9._=-] is replaced, so no
+        # value can add a path separator or climb out of the run folder.
+        tag = re.sub(r"[^A-Za-z0-9._=-]", "_", candidate_label(cand).replace(",", "-")).lstrip(".")
+        sub = f"{label}-seed{seed}" + ("" if len(candidates) == 1 else f"-{tag}")
         result, epochs = _train_one(data, gamma, seed, steps, {**profile_model, **cand}, folder / sub, progress)
         seconds += result.seconds
         rep_tr = _represent(result.model, data.x_train)
