@@ -47,7 +47,7 @@ def main() -> None:
     torch.set_num_threads(1)
     cands = load_config_file(args.candidates)
     seeds = [int(s) for s in args.seeds.split(",")]
-    base = {**PROFILES["default"], "model": dict(PROFILES["default"]["model"])}
+    base = PROFILES["default"]
     results = []
     progress = BenchmarkProgress(1, enabled=False)
     for name in args.datasets.split(","):

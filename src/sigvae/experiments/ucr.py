@@ -432,8 +432,7 @@ def _report(out, rows, summary, datasets, gammas, seeds, steps, seconds, extras,
             for m in labels:
                 picks = [int(r["value"]) for r in rows if r["dataset"] == n and r["model"] == m and r["metric"] == "selected"]
                 table.append([n, m] + [_mean(summary, n, m, f"cv_svm_flat@{c}") for c in cl]
-                             + [" ".join(f"{picks.count(i)}×{c.split('=')[-1] if len(c.split('=')) == 2 else c}"
-                                         for i, c in enumerate(cl) if picks.count(i))])
+                             + [" ".join(f"{picks.count(i)}×{c}" for i, c in enumerate(cl) if picks.count(i))])
         rep.table(["data set", "model"] + [f"CV accuracy, {c}" for c in cl] + ["kept (runs)"], table,
                   caption="each run trains one model per candidate and keeps the one whose training codes give the best "
                           "cross-validated linear-SVM accuracy on the training split (mean over seeds shown); the test "

@@ -70,6 +70,14 @@ def probe_accuracies(
 SVM_C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4)
 
 
+def _stratified_folds(y: np.ndarray, seed: int):
+    """Shuffled stratified k-fold with k = min(5, smallest class count); None when k < 2."""
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = min(5, int(np.bincount(np.unique(np.asarray(y).ravel(), return_inverse=True)[1]).min()))
+    return StratifiedKFold(folds, shuffle=True, random_state=seed) if folds >= 2 else None
+
+
 def linear_svm_cv(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
     """A linear ``SVC`` refitted on all of (x_train, y_train) with C from :data:`SVM_C_GRID`.
 
@@ -78,14 +86,13 @@ def linear_svm_cv(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
     the smallest C). With fewer than 2 examples in some class there is nothing to validate
     and C = 1 is used. Test data never enters the choice.
     """
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV
     from sklearn.svm import SVC
 
-    folds = min(5, int(np.bincount(np.unique(y_train, return_inverse=True)[1]).min()))
-    if folds < 2:
+    cv = _stratified_folds(y_train, seed)
+    if cv is None:
         return SVC(kernel="linear", C=1.0).fit(x_train, y_train)
-    search = GridSearchCV(SVC(kernel="linear"), {"C": list(SVM_C_GRID)},
-                          cv=StratifiedKFold(folds, shuffle=True, random_state=seed), n_jobs=1)
+    search = GridSearchCV(SVC(kernel="linear"), {"C": list(SVM_C_GRID)}, cv=cv, n_jobs=1)
     return search.fit(x_train, y_train).best_estimator_
 
 
@@ -98,7 +105,7 @@ def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, seed: int = 0) -> flo
     it scores a representation without touching the test split. Returns NaN when some class
     has fewer than 2 examples (nothing to validate).
     """
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
@@ -107,10 +114,9 @@ def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, seed: int = 0) -> flo
     labels = np.unique(np.asarray(y).ravel(), return_inverse=True)[1]
     if a.shape[0] != labels.shape[0]:
         raise ValueError(f"x has {a.shape[0]} rows but y has {labels.shape[0]} labels")
-    folds = min(5, int(np.bincount(labels).min()))
-    if folds < 2:
+    cv = _stratified_folds(labels, seed)
+    if cv is None:
         return float("nan")
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     model = make_pipeline(StandardScaler(), SVC(kernel="linear", C=1.0))
     return float(cross_val_score(model, a, labels, cv=cv).mean())
 
