@@ -74,12 +74,43 @@ def test_rerun_reuses_finished_models(tiny_run, tmp_path):
     status, out = tiny_run
     before = {r["model"] + str(r["seed"]) + r["metric"]: r["value"] for r in json.loads((out / "results.json").read_text())}
     stamp = (out / "models" / "vae-seed0" / "model.safetensors").stat().st_mtime_ns
+    # The scores are stored beside the model and reused too: a marked stored value comes back.
+    scores_file = out / "models" / "vae-seed0" / "scores.json"
+    stored = json.loads(scores_file.read_text())
+    assert stored["scores"]["mig"][0] == pytest.approx(before["vae0mig"])
+    stored["scores"]["sap"][0] = 0.123456
+    scores_file.write_text(json.dumps(stored))
     assert main(["benchmark", "--profile", "tiny", "--out", str(out), "--no-progress", "--models", "vae", "--seeds", "0,"]) == 0
     assert (out / "models" / "vae-seed0" / "model.safetensors").stat().st_mtime_ns == stamp
     after = {r["model"] + str(r["seed"]) + r["metric"]: r["value"] for r in json.loads((out / "results.json").read_text())}
     assert after["vae0mig"] == pytest.approx(before["vae0mig"])
+    assert after["vae0sap"] == pytest.approx(0.123456)
     assert not (out / "figures" / "mi_pca.png").exists()  # stale figures of the earlier report are gone
     assert (out / "figures" / "mi_vae.png").is_file()
+
+
+def test_stored_scores_are_keyed_on_codes_and_settings(tmp_path):
+    from sigvae.experiments.syntone import SynToneBenchmarkConfig, _cached_scores, _score_key
+
+    cfg = SynToneBenchmarkConfig()
+    rng = np.random.default_rng(0)
+    codes, factors = rng.normal(size=(20, 3)), rng.integers(0, 4, size=(20, 2))
+    key = _score_key(cfg, 0, codes, factors)
+    assert key == _score_key(cfg, 0, codes.copy(), factors.copy())
+    codes2 = codes.copy()
+    codes2[3, 1] += 1e-9
+    others = {_score_key(cfg, 0, codes2, factors), _score_key(cfg, 1, codes, factors),
+              _score_key(SynToneBenchmarkConfig(num_bins=10), 0, codes, factors)}
+    assert key not in others and len(others) == 3
+    # The report's settings do not touch the scores.
+    assert _score_key(SynToneBenchmarkConfig(report_examples=2, threads=2), 0, codes, factors) == key
+    (tmp_path / "scores.json").write_text(json.dumps({"key": key, "seconds": 2.5, "scores": {"mig": [0.5, 0.4, float("nan")]}}))
+    scores, seconds = _cached_scores(tmp_path, key)
+    assert scores["mig"][:2] == (0.5, 0.4) and math.isnan(scores["mig"][2]) and seconds == 2.5
+    assert _cached_scores(tmp_path, "another key") is None
+    (tmp_path / "scores.json").write_text("{damaged")
+    assert _cached_scores(tmp_path, key) is None
+    assert _cached_scores(tmp_path / "missing", key) is None
 
 
 def test_settings_resolution(tmp_path):

@@ -18,8 +18,9 @@ Output folder (``--out``)::
                            training.json); baselines as baseline.npz + baseline.json
 
 Finished model folders whose settings match are reused when the command is run again,
-and an interrupted training run continues from its last checkpoint, so a killed
-benchmark resumes where it stopped.
+and so are their scores (``scores.json`` in the model folder, keyed on the run's codes,
+the scoring settings and the metric code); an interrupted training run continues from
+its last checkpoint, so a killed benchmark resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -430,6 +431,48 @@ def _score(codes: np.ndarray, factors: np.ndarray, cfg: SynToneBenchmarkConfig, 
     return out
 
 
+#: Fields of the benchmark settings that the scores of one run depend on (besides its codes).
+_SCORE_SETTINGS = (
+    "data", "syntone", "duration", "num_eval", "eval_fraction", "data_seed", "num_bins", "dci_estimator",
+    "infomec_mi", "bootstrap", "bootstrap_fitted", "interventional", "interventional_batch",
+    "interventional_train", "interventional_eval", "interventional_variance",
+)
+
+
+def _score_key(cfg: SynToneBenchmarkConfig, seed: int, codes: np.ndarray, factors: np.ndarray) -> str:
+    """What a run's scores depend on, hashed: its evaluation codes and factors, the scoring
+    settings, and the source of the metrics, of :func:`_score` and of the SynTone renderer
+    (the interventional scores render new clips). The codes stand in for the model: the
+    same weights give the same codes, and any change of model, data or code changes them."""
+    import inspect
+
+    from .. import metrics
+    from ..data import syntone as syntone_data
+
+    code = hashlib.sha256(inspect.getsource(_score).encode())
+    for f in sorted(Path(metrics.__file__).parent.glob("*.py")) + [Path(syntone_data.__file__)]:
+        code.update(f.read_bytes())
+    return _fingerprint({
+        "settings": {k: getattr(cfg, k) for k in _SCORE_SETTINGS}, "seed": seed,
+        "codes": hashlib.sha256(np.ascontiguousarray(codes, dtype=np.float64).tobytes()).hexdigest(),
+        "factors": hashlib.sha256(np.ascontiguousarray(factors, dtype=np.int64).tobytes()).hexdigest(),
+        "code": code.hexdigest(),
+    })
+
+
+def _cached_scores(folder: Path, key: str) -> tuple[dict[str, tuple[float, float, float]], float] | None:
+    """(scores, seconds the scoring took) that a previous run of this benchmark stored in
+    ``folder/scores.json`` under ``key``, or None (none stored, another key, a damaged file)."""
+    try:
+        stored = json.loads((folder / "scores.json").read_text())
+        if stored.get("key") != key:
+            return None
+        scores = {k: (float(v[0]), float(v[1]), float(v[2])) for k, v in stored["scores"].items()}
+        return scores, float(stored["seconds"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
 def _normalised_mi(codes: np.ndarray, factors: np.ndarray, num_bins: int) -> np.ndarray:
     """MI(latent; factor) / H(factor), [D, K] (plug-in, as MIG uses)."""
     from .. import metrics as M
@@ -551,12 +594,20 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
                     return encode_clips(model, obs)
 
             t_eval = time.time()
-            scores = _score(codes, eval_factors, cfg, seed, data.source, encode_fn)
+            score_key = _score_key(cfg, seed, codes, eval_factors)
+            cached = None if fresh else _cached_scores(folder, score_key)
+            if cached is None:
+                scores = _score(codes, eval_factors, cfg, seed, data.source, encode_fn)
+                eval_seconds = time.time() - t_eval
+                write_json(folder / "scores.json", {"key": score_key, "seconds": eval_seconds,
+                                                    "scores": {k: list(v) for k, v in scores.items()}})
+            else:
+                scores, eval_seconds = cached
             scores["recon_error"] = (recon, math.nan, math.nan)
             scores["train_seconds"] = (seconds, math.nan, math.nan)
             add_rows(name, seed, scores)
             timings[f"{name}-seed{seed} train"] = seconds
-            timings[f"{name}-seed{seed} evaluate"] = time.time() - t_eval
+            timings[f"{name}-seed{seed} evaluate"] = eval_seconds
             histories.setdefault(name, {})[seed] = history
             if name not in keep:
                 keep[name] = {"model": model, "codes": codes, "seed": seed,
@@ -671,7 +722,9 @@ def write_report(out: Path, cfg: SynToneBenchmarkConfig, data: BenchData, rows: 
     rep.table(["phase", "seconds"], [
         ["data generation", f"{timings['data']:.1f}"], ["training (all runs)", f"{train_total:.1f}"],
         ["evaluation (all runs)", f"{eval_total:.1f}"], ["total up to the report", f"{total:.1f}"],
-    ], caption="Wall-clock time; on a shared machine these are inflated by other work.")
+    ], caption="Wall-clock time; on a shared machine these are inflated by other work. Runs reused from an "
+               "earlier invocation into this folder count the training and evaluation time they took then; "
+               "the total is this invocation's.")
 
     # --- results
     rep.heading("Results: mean ± std over seeds")
