@@ -214,3 +214,51 @@ def test_baselines_interface():
         make_baseline("pca", 2).embed(x)
     with pytest.raises(DataError):
         make_baseline("pca", 2).fit(x).embed(x[:, :5])
+
+
+@pytest.mark.slow
+def test_processes_sharing_an_out_folder_split_the_runs(tmp_path):
+    """A run claimed by another process is skipped, waited for at the end, and then reused."""
+    import threading
+    import time
+
+    from sigvae.io import claim
+
+    out = tmp_path / "run"
+    lock = out / "models" / ".vae-seed0.lock"
+    status = []
+    args = ["benchmark", "--profile", "tiny", "--models", "vae", "--seeds", "0,1", "--out", str(out), "--no-progress"]
+    with claim(lock) as held:  # "another process" holds vae seed 0
+        assert held
+        t = threading.Thread(target=lambda: status.append(main(args)))
+        t.start()
+        deadline = time.time() + 120
+        while not (out / "models" / "vae-seed1" / "scores.json").is_file() and time.time() < deadline and t.is_alive():
+            time.sleep(0.2)
+        # Seed 1 was done first; seed 0 is untouched while claimed.
+        assert (out / "models" / "vae-seed1" / "scores.json").is_file()
+        time.sleep(0.5)
+        assert not (out / "models" / "vae-seed0").exists() and t.is_alive()
+    t.join(120)
+    assert status == [0]
+    assert (out / "models" / "vae-seed0" / "scores.json").stat().st_mtime > (out / "models" / "vae-seed1" / "scores.json").stat().st_mtime
+    rows = json.loads((out / "results.json").read_text())
+    assert {(r["seed"], r["metric"]) for r in rows} >= {(0, "mig"), (1, "mig")}
+
+
+@pytest.mark.slow
+def test_two_processes_on_one_out_folder(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "sigvae", "benchmark", "--profile", "tiny", "--models", "vae,pca", "--seeds", "0,1",
+           "--out", str(out), "--no-progress"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    rows = json.loads((out / "results.json").read_text())
+    assert {(r["model"], r["seed"]) for r in rows} == {(m, s) for m in ("vae", "pca") for s in (0, 1)}
+    assert all(math.isfinite(r["value"]) for r in rows if r["metric"] in ("mig", "sap", "recon_error"))
+    assert not list(out.glob(".*staging"))

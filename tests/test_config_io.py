@@ -78,3 +78,41 @@ def test_staged_dir_is_all_or_nothing(tmp_path):
         (d / "sub").mkdir()
         (d / "sub" / "f.txt").write_text("ok")
     assert (out / "sub" / "f.txt").read_text() == "ok"
+
+
+def test_claim_is_exclusive_and_ends_with_its_holder(tmp_path):
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from sigvae.io import claim
+
+    lock = tmp_path / "runs" / ".a.lock"
+    with claim(lock) as first:
+        assert first and lock.is_file()
+        with claim(lock) as second:  # another open file: flock refuses it, even in this process
+            assert second is False
+        # Another process is refused too.
+        probe = "import sys; from sigvae.io import claim\nwith claim(sys.argv[1]) as h: print(h)"
+        out = subprocess.run([sys.executable, "-c", probe, str(lock)], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "False"
+        # A waiting claim gets it when the holder lets go.
+        got = []
+        t = threading.Thread(target=lambda: got.append(claim(lock, wait=True).__enter__()))
+        t.start()
+        time.sleep(0.3)
+        assert got == []
+    t.join(5)
+    assert got == [True]
+    # A holder that dies (here: a process killed while holding it) frees the claim.
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from sigvae.io import claim\n"
+                               "with claim(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)", str(tmp_path / "b.lock")],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with claim(tmp_path / "b.lock") as h:
+        assert h is False
+    holder.kill()
+    holder.wait()
+    with claim(tmp_path / "b.lock") as h:
+        assert h is True

@@ -162,3 +162,34 @@ def staged_dir(final_dir: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def claim(path: str | os.PathLike, wait: bool = False) -> Iterator[bool]:
+    """Hold an exclusive claim on a piece of work shared through the file system.
+
+    Yields True while this process holds the claim, False when another process holds it
+    (with ``wait=True`` it blocks until the claim is free and always yields True). The
+    claim is an advisory ``flock`` on the file ``path`` (created if missing, never
+    deleted: removing a lock file while another process waits on it would let two hold
+    "the" lock), so it ends with the ``with`` block or when the holder dies, killed or not,
+    and on NFS (where Linux emulates ``flock`` with byte-range locks) it holds across
+    machines. Where ``fcntl`` does not exist (Windows) every claim succeeds.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no advisory locks here: one process per folder
+        yield True
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -20,7 +20,9 @@ Output folder (``--out``)::
 Finished model folders whose settings match are reused when the command is run again,
 and so are their scores (``scores.json`` in the model folder, keyed on the run's codes,
 the scoring settings and the metric code); an interrupted training run continues from
-its last checkpoint, so a killed benchmark resumes where it stopped.
+its last checkpoint, so a killed benchmark resumes where it stopped. Several processes
+started with the same ``--out`` split the runs between them (a lock file per run, see
+:func:`sigvae.io.claim`) and each ends with the complete report.
 """
 
 from __future__ import annotations
@@ -531,7 +533,7 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
     from ..baselines import BASELINES, input_features, make_baseline
     from ..data.transforms import Frontend
     from ..inference import encode as encode_clips
-    from ..io import staged_dir, write_json, write_npz
+    from ..io import claim, staged_dir, write_json, write_npz
     from ..models import MODELS, build_config
     from ..report.results import row, summarise, write_results
 
@@ -562,58 +564,75 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
         train_feats = input_features(frontend, data.train.signals)
         eval_feats = input_features(frontend, data.eval.signals)
 
-    def add_rows(model: str, seed: int, scores: dict):
-        for metric, (v, lo, hi) in scores.items():
-            rows.append(row(data.name, model, seed, metric, v, ci_low=lo, ci_high=hi))
+    def one_run(name: str, seed: int) -> dict:
+        """Train (or reuse) and score one model × seed; what the rows and the report need."""
+        folder = out / "models" / f"{name}-seed{seed}"
+        t_run = time.time()
+        if name in BASELINES:
+            base = make_baseline(name, cfg.latent_dim, seed).fit(train_feats)
+            seconds = time.time() - t_run
+            write_npz(folder / "baseline.npz", **base.state())
+            write_json(folder / "baseline.json", {"baseline": name, "n_components": cfg.latent_dim, "seed": seed,
+                                                  "features": to_dict(frontend.config), "fit_seconds": seconds})
+            codes = base.embed(eval_feats)
+            recon = float(((base.inverse(codes) - eval_feats) ** 2).sum(1).mean())
 
-    for name in cfg.models:
-        for seed in cfg.seeds:
-            folder = out / "models" / f"{name}-seed{seed}"
-            bar.set_label(f"{name} seed {seed}")
-            t_run = time.time()
-            if name in BASELINES:
-                base = make_baseline(name, cfg.latent_dim, seed).fit(train_feats)
-                seconds = time.time() - t_run
-                write_npz(folder / "baseline.npz", **base.state())
-                write_json(folder / "baseline.json", {"baseline": name, "n_components": cfg.latent_dim, "seed": seed,
-                                                      "features": to_dict(frontend.config), "fit_seconds": seconds})
-                codes = base.embed(eval_feats)
-                recon = float(((base.inverse(codes) - eval_feats) ** 2).sum(1).mean())
+            def encode_fn(obs, base=base):
+                return base.embed(input_features(frontend, obs))
 
-                def encode_fn(obs, base=base):
-                    return base.embed(input_features(frontend, obs))
+            model = base
+            history: list[dict] = []
+        else:
+            model, history, seconds, _ = train_neural(name, seed, cfg, data, folder, bar, fresh)
+            codes = encode_clips(model, data.eval.signals)
+            recon = neural_recon_error(model, data.eval.signals)
 
-                model = base
-                history: list[dict] = []
-            else:
-                model, history, seconds, _ = train_neural(name, seed, cfg, data, folder, bar, fresh)
-                codes = encode_clips(model, data.eval.signals)
-                recon = neural_recon_error(model, data.eval.signals)
+            def encode_fn(obs, model=model):
+                return encode_clips(model, obs)
 
-                def encode_fn(obs, model=model):
-                    return encode_clips(model, obs)
+        t_eval = time.time()
+        score_key = _score_key(cfg, seed, codes, eval_factors)
+        cached = None if fresh else _cached_scores(folder, score_key)
+        if cached is None:
+            scores = _score(codes, eval_factors, cfg, seed, data.source, encode_fn)
+            eval_seconds = time.time() - t_eval
+            write_json(folder / "scores.json", {"key": score_key, "seconds": eval_seconds,
+                                                "scores": {k: list(v) for k, v in scores.items()}})
+        else:
+            scores, eval_seconds = cached
+        scores = {**scores, "recon_error": (recon, math.nan, math.nan), "train_seconds": (seconds, math.nan, math.nan)}
+        first = seed == cfg.seeds[0]  # the report's figures show each model's first seed
+        return {"scores": scores, "train": seconds, "evaluate": eval_seconds, "history": history,
+                "model": model if first else None, "codes": codes if first else None}
 
-            t_eval = time.time()
-            score_key = _score_key(cfg, seed, codes, eval_factors)
-            cached = None if fresh else _cached_scores(folder, score_key)
-            if cached is None:
-                scores = _score(codes, eval_factors, cfg, seed, data.source, encode_fn)
-                eval_seconds = time.time() - t_eval
-                write_json(folder / "scores.json", {"key": score_key, "seconds": eval_seconds,
-                                                    "scores": {k: list(v) for k, v in scores.items()}})
-            else:
-                scores, eval_seconds = cached
-            scores["recon_error"] = (recon, math.nan, math.nan)
-            scores["train_seconds"] = (seconds, math.nan, math.nan)
-            add_rows(name, seed, scores)
-            timings[f"{name}-seed{seed} train"] = seconds
-            timings[f"{name}-seed{seed} evaluate"] = eval_seconds
-            histories.setdefault(name, {})[seed] = history
-            if name not in keep:
-                keep[name] = {"model": model, "codes": codes, "seed": seed,
-                              "mi": _normalised_mi(codes, eval_factors, cfg.num_bins)}
-            bar.advance()
-        summary = summarise(rows)
+    # Several processes may share one ``--out`` (on one machine or, through a shared file
+    # system, several): each run is claimed through a lock file, so they split the runs
+    # between them. Runs that another process holds are waited for at the end, and then
+    # reused from its model folder and stored scores.
+    done: dict[tuple[str, int], dict] = {}
+    runs = [(name, seed) for name in cfg.models for seed in cfg.seeds]
+    for wait in (False, True):
+        for name, seed in runs:
+            if (name, seed) in done:
+                continue
+            bar.set_label(f"{name} seed {seed}" + (" (waiting for another process)" if wait else ""))
+            with claim(out / "models" / f".{name}-seed{seed}.lock", wait=wait) as held:
+                if held:
+                    if wait:
+                        bar.set_label(f"{name} seed {seed}")
+                    done[(name, seed)] = one_run(name, seed)
+                    bar.advance()
+    for name, seed in runs:
+        result = done[(name, seed)]
+        for metric, (v, lo, hi) in result["scores"].items():
+            rows.append(row(data.name, name, seed, metric, v, ci_low=lo, ci_high=hi))
+        timings[f"{name}-seed{seed} train"] = result["train"]
+        timings[f"{name}-seed{seed} evaluate"] = result["evaluate"]
+        histories.setdefault(name, {})[seed] = result["history"]
+        if result["model"] is not None:
+            keep[name] = {"model": result["model"], "codes": result["codes"], "seed": seed,
+                          "mi": _normalised_mi(result["codes"], eval_factors, cfg.num_bins)}
+    summary = summarise(rows)
     settings = to_dict(cfg)
 
     # The report, results and figures are written to a staging folder and moved into
