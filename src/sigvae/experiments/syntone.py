@@ -182,7 +182,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_arguments(p, "runs/benchmark")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--profile", choices=sorted(PROFILES), help="settings preset (default: default, ≤ 15 min on 2 CPU cores)")
-    g.add_argument("--full", action="store_true", help="the paper's setting: 32,000 one-second clips, 8 latents, 5 seeds (hours on a CPU)")
+    g.add_argument("--full", action="store_true", help="the paper's setting: 32,000 one-second clips, 8 latents, 5 seeds (hours on a CPU; processes started with the same --out split the runs)")
     p.add_argument("--models", help=f"comma-separated subset of {','.join(NEURAL + BASELINE_NAMES)} (any registered model works)")
     p.add_argument("--epochs", type=int, help="training epochs per run")
     p.add_argument("--latent-dim", type=int, help="latent dimensions (and PCA/FastICA components)")
