@@ -32,8 +32,14 @@ def test_tiny_end_to_end_training_writes_a_loadable_model(tmp_path):
 
 def test_resume_continues_the_same_run_exactly(tmp_path):
     straight = _train(tmp_path / "a", 3)
-    _train(tmp_path / "b", 2)
+    first = _train(tmp_path / "b", 2)
+    states = torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", weights_only=True)["callbacks"]
+    (before,) = [v["seconds"] for k, v in states.items() if "HistoryCallback" in k]
+    assert 0 < before <= first.seconds
     resumed = _train(tmp_path / "b", 3, resume=True)
+    # The training time counts both pieces (up to the first piece's last checkpoint).
+    assert resumed.seconds > before
+    assert load(resumed.run_dir).metadata["train_seconds"] == pytest.approx(resumed.seconds, abs=1e-3)
     a, b = _last_weights(straight.run_dir), _last_weights(resumed.run_dir)
     assert a.keys() == b.keys()
     for k in a:

@@ -181,10 +181,25 @@ def _batch_size(batch: Any) -> int:
 
 
 class HistoryCallback(L.Callback):
-    """Keeps one row of epoch-level metrics per epoch (for training.json and loss curves)."""
+    """Keeps one row of epoch-level metrics per epoch (for training.json and loss curves),
+    and the training time of a run that was resumed, across its pieces.
+
+    Both travel in the checkpoints: ``seconds_before`` is the wall time the run had spent
+    up to the checkpoint it resumed from (time after a piece's last checkpoint is lost
+    with its unfinished epoch and not counted).
+    """
 
     def __init__(self, history: list[dict] | None = None):
         self.history: list[dict] = list(history or [])
+        self.seconds_before = 0.0
+        self._started = time.time()
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._started = time.time()
+
+    def elapsed(self) -> float:
+        """Training seconds of the whole run so far (earlier pieces included)."""
+        return self.seconds_before + (time.time() - self._started)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         row: dict[str, Any] = {"epoch": trainer.current_epoch}
@@ -195,10 +210,11 @@ class HistoryCallback(L.Callback):
         self.history = [h for h in self.history if h["epoch"] != row["epoch"]] + [row]
 
     def state_dict(self) -> dict:
-        return {"history": json.dumps(self.history)}
+        return {"history": json.dumps(self.history), "seconds": self.elapsed()}
 
     def load_state_dict(self, state: dict) -> None:
         self.history = json.loads(state.get("history", "[]"))
+        self.seconds_before = float(state.get("seconds", 0.0))  # checkpoints from before this key: 0
 
 
 def atomic_checkpoint_io():
@@ -235,7 +251,7 @@ class FitResult:
     model: SigModel
     history: list[dict] = field(default_factory=list)
     best_val_loss: float | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # training wall time; a resumed run's pieces summed
     is_global_zero: bool = True
 
 
@@ -315,12 +331,11 @@ def fit(
         num_sanity_val_steps=0, default_root_dir=run_dir, plugins=[atomic_checkpoint_io()],
         **({} if has_val else {"limit_val_batches": 0}),
     )
-    start = time.time()
     trainer.fit(
         module, _loader(train_data, config, True), _loader(val_data, config, False) if has_val else None,
         ckpt_path=str(last) if resume else None, weights_only=True,
     )
-    seconds = time.time() - start
+    seconds = history.elapsed()
     ckpt_cb = cbs[0]
     best = getattr(ckpt_cb, "best_model_score", None)
     best_path = getattr(ckpt_cb, "best_model_path", "")
