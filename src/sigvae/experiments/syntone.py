@@ -564,7 +564,7 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
         train_feats = input_features(frontend, data.train.signals)
         eval_feats = input_features(frontend, data.eval.signals)
 
-    def one_run(name: str, seed: int) -> dict:
+    def one_run(name: str, seed: int, fresh: bool) -> dict:
         """Train (or reuse) and score one model × seed; what the rows and the report need."""
         folder = out / "models" / f"{name}-seed{seed}"
         t_run = time.time()
@@ -620,7 +620,9 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
                 if held:
                     if wait:
                         bar.set_label(f"{name} seed {seed}")
-                    done[(name, seed)] = one_run(name, seed)
+                    # A run waited for was finished by another process after this one
+                    # started, so even with --fresh it is reused rather than redone.
+                    done[(name, seed)] = one_run(name, seed, fresh and not wait)
                     bar.advance()
     for name, seed in runs:
         result = done[(name, seed)]
