@@ -216,6 +216,49 @@ def test_baselines_interface():
         make_baseline("pca", 2).fit(x).embed(x[:, :5])
 
 
+def test_baselines_load_from_their_state_with_identical_codes():
+    from sigvae.baselines import BASELINES, load_baseline, make_baseline
+    from sigvae.errors import DataError
+
+    rng = np.random.default_rng(1)
+    x = rng.laplace(size=(300, 4)) @ rng.normal(size=(4, 9)) + rng.normal(size=9)
+    for name in BASELINES.names():
+        b = make_baseline(name, 3, seed=0).fit(x)
+        # The linear maps are scikit-learn's transform / inverse_transform.
+        assert np.allclose(b.embed(x), b.model.transform(x), atol=1e-5)
+        assert np.allclose(b.inverse(b.embed(x)), b.model.inverse_transform(b.model.transform(x)), atol=1e-4)
+        loaded = load_baseline(name, 3, 0, b.state())
+        assert np.array_equal(loaded.embed(x), b.embed(x))
+        assert np.array_equal(loaded.inverse(b.embed(x)), b.inverse(b.embed(x)))
+        broken = {**b.state(), "decoder": np.zeros((2, 9))}
+        with pytest.raises(DataError, match="do not fit together"):
+            load_baseline(name, 3, 0, broken)
+        with pytest.raises(DataError, match="lacks 'mean'"):
+            load_baseline(name, 3, 0, {k: v for k, v in b.state().items() if k != "mean"})
+
+
+@pytest.mark.slow
+def test_rerun_reuses_fitted_baselines(tmp_path, monkeypatch):
+    """A finished PCA/FastICA run is loaded from its arrays, not refitted, and scores the same."""
+    import sigvae.baselines as baselines
+
+    out = tmp_path / "run"
+    args = ["benchmark", "--profile", "tiny", "--out", str(out), "--no-progress", "--models", "pca,fastica", "--seeds", "0,"]
+    assert main(args) == 0
+    before = json.loads((out / "results.json").read_text())
+
+    def no_fit(self, features):
+        raise AssertionError("refitted a finished baseline")
+
+    monkeypatch.setattr(baselines.Baseline, "fit", no_fit)
+    assert main(args) == 0
+    after = json.loads((out / "results.json").read_text())
+    assert [(r["model"], r["metric"], r["value"]) for r in after] == [(r["model"], r["metric"], r["value"]) for r in before]
+    # Other settings (here the number of components) fit again.
+    with pytest.raises(AssertionError, match="refitted"):
+        main(args + ["--latent-dim", "3"])
+
+
 @pytest.mark.slow
 def test_processes_sharing_an_out_folder_split_the_runs(tmp_path):
     """A run claimed by another process is skipped, waited for at the end, and then reused."""

@@ -217,3 +217,13 @@ def test_block_reader_refuses_short_reads_and_nan():
     bad[30] = np.inf
     with pytest.raises(DataError, match="stub.wav: contains NaN or inf samples"):
         inference.read_audio_block(Stub(bad), 0, 60)
+
+
+def test_encode_takes_arrays_and_tensors():
+    # Interventional scores hand the encoder tensors rendered on its device, users arrays.
+    model = _vae(8000)
+    x = np.random.default_rng(0).standard_normal((5, 1, LENGTH)).astype(np.float32)
+    a = inference.encode(model, x, batch_size=2)
+    b = inference.encode(model, torch.from_numpy(x), batch_size=2)
+    assert a.shape == (5, model.latent_dim) and a.dtype == np.float32
+    assert np.array_equal(a, b)

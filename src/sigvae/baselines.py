@@ -9,7 +9,10 @@ front end, flattened to one vector per clip). Every baseline has one interface:
     codes = b.embed(test_features) # [M, n_components]
     approx = b.inverse(codes)      # [M, F], the linear reconstruction
 
-and can be saved as NumPy arrays (``state()`` → dict of arrays, never a pickle).
+and can be saved as NumPy arrays (``state()`` → dict of arrays, never a pickle) and
+loaded back (``load_baseline``). Both are linear maps, ``codes = (x − mean) @ components.T``
+and ``approx = codes @ decoder + mean``, applied from the fitted arrays alone, so a loaded
+baseline gives bit-identical codes.
 """
 
 from __future__ import annotations
@@ -60,16 +63,22 @@ class Baseline(ABC):
             # FastICA warns when it stops at max_iter; the benchmark reports what it gets.
             warnings.simplefilter("ignore")
             self._fit(x, k)
+        self.mean, self.components, self.decoder = (np.asarray(a, dtype=np.float64) for a in self._maps())
         self.fitted = True
         return self
 
     @abstractmethod
-    def _fit(self, x: np.ndarray, k: int) -> None: ...
+    def _fit(self, x: np.ndarray, k: int) -> None:
+        """Fit ``self.model`` (a scikit-learn estimator) with ``k`` components on ``x``."""
+
+    @abstractmethod
+    def _maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean [F], components [k, F], decoder [k, F]) of the fitted ``self.model``."""
 
     def embed(self, features: np.ndarray) -> np.ndarray:
         """Codes [M, n_components] for features [M, F] (zero columns if fewer could be fitted)."""
         x = self._check(features, fitting=False)
-        z = self.model.transform(x)
+        z = (x - self.mean) @ self.components.T
         if z.shape[1] < self.n_components:  # more components asked for than data allow
             z = np.concatenate([z, np.zeros((z.shape[0], self.n_components - z.shape[1]))], axis=1)
         return z.astype(np.float32)
@@ -78,14 +87,18 @@ class Baseline(ABC):
         """Linear reconstruction [M, F] of codes [M, n_components]."""
         if not self.fitted:
             raise DataError(f"baseline {self.name}: call fit() before embed()/inverse()")
-        z = np.asarray(codes, dtype=np.float64)[:, : self.model.components_.shape[0]]
-        return self.model.inverse_transform(z).astype(np.float32)
+        z = np.asarray(codes, dtype=np.float64)[:, : self.components.shape[0]]
+        return (z @ self.decoder + self.mean).astype(np.float32)
 
     def state(self) -> dict[str, np.ndarray]:
-        """The fitted arrays (components, mean, ...) to save with ``sigvae.io.write_npz``."""
-        out = {}
-        for attr in ("components_", "mean_", "mixing_", "explained_variance_ratio_", "whitening_"):
-            v = getattr(self.model, attr, None)
+        """The fitted arrays to save with ``sigvae.io.write_npz``: ``mean``, ``components``
+        and ``decoder`` (what :func:`load_baseline` needs) and, after a fit, the estimator's
+        other arrays (mixing, explained variance ratio, whitening) for inspection."""
+        if not self.fitted:
+            raise DataError(f"baseline {self.name}: call fit() before state()")
+        out = {"mean": self.mean, "components": self.components, "decoder": self.decoder}
+        for attr in ("mixing_", "explained_variance_ratio_", "whitening_"):
+            v = getattr(getattr(self, "model", None), attr, None)
             if isinstance(v, np.ndarray):
                 out[attr.rstrip("_")] = v
         return out
@@ -107,6 +120,9 @@ class PCABaseline(Baseline):
         solver = "covariance_eigh" if "covariance_eigh" in doc and x.shape[0] >= x.shape[1] else "full"
         self.model = PCA(n_components=k, svd_solver=solver).fit(x)
 
+    def _maps(self):
+        return self.model.mean_, self.model.components_, self.model.components_
+
 
 class FastICABaseline(Baseline):
     """FastICA (Hyvärinen 1999): PCA whitening to k dims, then maximally non-Gaussian directions."""
@@ -120,6 +136,9 @@ class FastICABaseline(Baseline):
             n_components=k, whiten="unit-variance", max_iter=500, tol=1e-4, random_state=self.seed
         ).fit(x)
 
+    def _maps(self):
+        return self.model.mean_, self.model.components_, self.model.mixing_.T
+
 
 #: Baseline name → class.
 BASELINES: Registry[type[Baseline]] = Registry("baseline")
@@ -132,15 +151,34 @@ def make_baseline(name: str, n_components: int, seed: int = 0) -> Baseline:
     return BASELINES.get(name).obj(n_components, seed)
 
 
+def load_baseline(name: str, n_components: int, seed: int, state: dict[str, np.ndarray]) -> Baseline:
+    """A fitted baseline from the arrays of its :meth:`Baseline.state` (no refit, no pickle)."""
+    b = make_baseline(name, n_components, seed)
+    try:
+        mean, comps, dec = (np.asarray(state[k], dtype=np.float64) for k in ("mean", "components", "decoder"))
+    except KeyError as e:
+        raise DataError(f"baseline {name}: saved state lacks {e.args[0]!r}") from None
+    k = comps.shape[0] if comps.ndim == 2 else -1
+    if comps.ndim != 2 or mean.shape != (comps.shape[1],) or dec.shape != comps.shape or not 1 <= k <= b.n_components:
+        raise DataError(f"baseline {name}: saved arrays do not fit together (mean {mean.shape}, "
+                        f"components {comps.shape}, decoder {dec.shape}, n_components {n_components})")
+    b.mean, b.components, b.decoder = mean, comps, dec
+    b.n_features, b.fitted = comps.shape[1], True
+    return b
+
+
 @torch.no_grad()
-def input_features(frontend: torch.nn.Module, signals: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Run waveforms [N, C, T] through a model front end; return flattened features [N, F]."""
+def input_features(frontend: torch.nn.Module, signals: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """Run waveforms [N, C, T] (an array, or a tensor on any device) through a model front
+    end, on the device its buffers are on; return flattened features float32 [N, F]."""
     out = []
     frontend = frontend.eval()
+    device = next(frontend.buffers(), torch.empty(0)).device
     for i in range(0, len(signals), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(signals[i : i + batch_size], dtype=np.float32))
-        out.append(frontend(x).flatten(1).cpu().numpy())
+        chunk = signals[i : i + batch_size]
+        x = chunk if torch.is_tensor(chunk) else torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.float32))
+        out.append(frontend(x.float().to(device)).flatten(1).cpu().numpy())
     return np.concatenate(out).astype(np.float32)
 
 
-__all__ = ["Baseline", "PCABaseline", "FastICABaseline", "BASELINES", "make_baseline", "input_features"]
+__all__ = ["Baseline", "PCABaseline", "FastICABaseline", "BASELINES", "make_baseline", "load_baseline", "input_features"]

@@ -183,10 +183,12 @@ def _source_options(model: SigModel, spec: str) -> dict | None:
 
 
 @torch.no_grad()
-def encode(model: SigModel, clips: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Representation (``model.embed``) of clips [N, C, T] → [N, D]."""
+def encode(model: SigModel, clips: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """Representation (``model.embed``) of clips [N, C, T] (an array, or a tensor on any
+    device) → float32 array [N, D]."""
     model.eval()
-    out = [model.embed(torch.from_numpy(clips[i : i + batch_size]).to(model.device)).cpu() for i in range(0, len(clips), batch_size)]
+    x = clips if torch.is_tensor(clips) else torch.from_numpy(np.ascontiguousarray(clips))
+    out = [model.embed(x[i : i + batch_size].to(model.device)).cpu() for i in range(0, len(x), batch_size)]
     return torch.cat(out).numpy()
 
 

@@ -190,6 +190,16 @@ class GroundTruthSource(ABC):
     def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Render one observation per factor row: float32 [n, C, T]."""
 
+    def render_tensor(self, factors: np.ndarray, rng: np.random.Generator, device: str | torch.device) -> torch.Tensor:
+        """Like :meth:`sample_observations_from_factors`, as a float32 tensor [n, C, T] on
+        ``device``. This default renders with NumPy and copies; a source that can render on
+        an accelerator overrides it (drawing the same random numbers from ``rng``)."""
+        return torch.from_numpy(np.ascontiguousarray(self.sample_observations_from_factors(factors, rng))).to(device)
+
+    def on_device(self, device: str | torch.device) -> DeviceSource:
+        """This source with observations rendered as tensors on ``device`` (see :class:`DeviceSource`)."""
+        return DeviceSource(self, device)
+
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Return (factors [n, K], observations [n, C, T])."""
         check_allocation(self.name, (n, self.channels, self.length))
@@ -210,3 +220,26 @@ class GroundTruthSource(ABC):
         rng = np.random.default_rng(seed)
         f, x = self.sample(n, rng)
         return SignalSet(x, self.sample_rate, f, list(self.factor_names), list(self.factor_sizes), self.name)
+
+
+class DeviceSource:
+    """A ground-truth source whose observations are float32 tensors [n, C, T] on ``device``.
+
+    For interventional metrics (``sigvae.metrics.beta_vae_score``, ...) with an encoder on
+    an accelerator: they pass observations straight from the source to the encoder, so
+    rendering on the encoder's device skips the copy and, for sources that override
+    :meth:`GroundTruthSource.render_tensor`, the CPU work of rendering. Every other
+    attribute is the wrapped source's.
+    """
+
+    def __init__(self, source: GroundTruthSource, device: str | torch.device):
+        self.source = source
+        self.device = torch.device(device)
+
+    def __getattr__(self, name: str):
+        if name == "source":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.source, name)
+
+    def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        return self.source.render_tensor(factors, rng, self.device)

@@ -28,6 +28,7 @@ started with the same ``--out`` split the runs between them (a lock file per run
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import math
@@ -386,6 +387,39 @@ def _epochs_done(folder: Path) -> int:
         return 0
 
 
+def fit_baseline(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchData, folder: Path,
+                 frontend, features, fresh: bool):
+    """Fit (or reuse) one PCA/FastICA run on the training features; returns (baseline,
+    fit seconds). A folder whose ``baseline.json`` matches this run's settings is loaded
+    from its ``baseline.npz`` instead of refitted (a full-profile FastICA takes minutes).
+    ``features(split)`` gives the flattened features of ``"train"`` or ``"eval"``."""
+    import torch
+
+    from ..baselines import load_baseline, make_baseline
+    from ..data.files import read_npz
+    from ..io import write_json, write_npz
+
+    key = _fingerprint({"baseline": name, "n_components": cfg.latent_dim, "seed": seed,
+                        "features": to_dict(frontend.config), "data": _data_fingerprint(cfg, data),
+                        "feature_device": next(frontend.buffers(), torch.empty(0)).device.type})
+    meta_file = folder / "baseline.json"
+    if not fresh and meta_file.is_file() and (folder / "baseline.npz").is_file():
+        try:
+            meta = json.loads(meta_file.read_text())
+            if meta.get("benchmark_key") == key:
+                base = load_baseline(name, cfg.latent_dim, seed, read_npz(folder / "baseline.npz"))
+                return base, float(meta.get("fit_seconds", math.nan))
+        except (OSError, ValueError, DataError):
+            pass  # a damaged or foreign file: fit again
+    t = time.time()
+    base = make_baseline(name, cfg.latent_dim, seed).fit(features("train"))
+    seconds = time.time() - t
+    write_npz(folder / "baseline.npz", **base.state())
+    write_json(meta_file, {"baseline": name, "n_components": cfg.latent_dim, "seed": seed,
+                           "features": to_dict(frontend.config), "fit_seconds": seconds, "benchmark_key": key})
+    return base, seconds
+
+
 # ---------------------------------------------------------------------------------------
 # evaluation
 
@@ -441,11 +475,13 @@ _SCORE_SETTINGS = (
 )
 
 
-def _score_key(cfg: SynToneBenchmarkConfig, seed: int, codes: np.ndarray, factors: np.ndarray) -> str:
+def _score_key(cfg: SynToneBenchmarkConfig, seed: int, codes: np.ndarray, factors: np.ndarray,
+               render_device: str = "cpu") -> str:
     """What a run's scores depend on, hashed: its evaluation codes and factors, the scoring
-    settings, and the source of the metrics, of :func:`_score` and of the SynTone renderer
-    (the interventional scores render new clips). The codes stand in for the model: the
-    same weights give the same codes, and any change of model, data or code changes them."""
+    settings, the kind of device the interventional clips are rendered on, and the source
+    of the metrics, of :func:`_score` and of the SynTone renderer (the interventional scores
+    render new clips). The codes stand in for the model: the same weights give the same
+    codes, and any change of model, data or code changes them."""
     import inspect
 
     from .. import metrics
@@ -455,7 +491,7 @@ def _score_key(cfg: SynToneBenchmarkConfig, seed: int, codes: np.ndarray, factor
     for f in sorted(Path(metrics.__file__).parent.glob("*.py")) + [Path(syntone_data.__file__)]:
         code.update(f.read_bytes())
     return _fingerprint({
-        "settings": {k: getattr(cfg, k) for k in _SCORE_SETTINGS}, "seed": seed,
+        "settings": {k: getattr(cfg, k) for k in _SCORE_SETTINGS}, "seed": seed, "render_device": render_device,
         "codes": hashlib.sha256(np.ascontiguousarray(codes, dtype=np.float64).tobytes()).hexdigest(),
         "factors": hashlib.sha256(np.ascontiguousarray(factors, dtype=np.int64).tobytes()).hexdigest(),
         "code": code.hexdigest(),
@@ -530,16 +566,21 @@ def run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress:
 
 
 def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress: bool, fresh: bool) -> dict:
-    from ..baselines import BASELINES, input_features, make_baseline
+    import torch
+
+    from ..baselines import BASELINES, input_features
     from ..data.transforms import Frontend
     from ..inference import encode as encode_clips
-    from ..io import claim, staged_dir, write_json, write_npz
+    from ..io import claim, staged_dir, write_json
     from ..models import MODELS, build_config
     from ..report.results import row, summarise, write_results
 
     t0 = time.time()
     out = Path(out)
     cfg.validate()
+    # Training picks an accelerator when there is one (TrainConfig's "auto"); the trained
+    # models are evaluated there too.
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     for m in cfg.models:
         if m not in BASELINES and m not in MODELS:
             raise ConfigError(f"unknown model {m!r}; choose from {', '.join(NEURAL + BASELINE_NAMES)}")
@@ -559,31 +600,33 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
     histories: dict[str, dict[int, list[dict]]] = {}
     timings: dict[str, float] = {"data": t_data}
     eval_factors = data.eval.factors
-    train_feats = eval_feats = None
-    if linear:
-        train_feats = input_features(frontend, data.train.signals)
-        eval_feats = input_features(frontend, data.eval.signals)
+    # Features for PCA/FastICA are computed where the models run, and only by a process
+    # that has a baseline to fit or score (processes sharing ``out`` may never need them).
+    feature_frontend = copy.deepcopy(frontend).to(device)
+    feats: dict[str, np.ndarray] = {}
+
+    def features(split: str) -> np.ndarray:
+        if split not in feats:
+            feats[split] = input_features(feature_frontend, getattr(data, split).signals)
+        return feats[split]
 
     def one_run(name: str, seed: int, fresh: bool) -> dict:
         """Train (or reuse) and score one model × seed; what the rows and the report need."""
         folder = out / "models" / f"{name}-seed{seed}"
-        t_run = time.time()
         if name in BASELINES:
-            base = make_baseline(name, cfg.latent_dim, seed).fit(train_feats)
-            seconds = time.time() - t_run
-            write_npz(folder / "baseline.npz", **base.state())
-            write_json(folder / "baseline.json", {"baseline": name, "n_components": cfg.latent_dim, "seed": seed,
-                                                  "features": to_dict(frontend.config), "fit_seconds": seconds})
+            base, seconds = fit_baseline(name, seed, cfg, data, folder, feature_frontend, features, fresh)
+            eval_feats = features("eval")
             codes = base.embed(eval_feats)
             recon = float(((base.inverse(codes) - eval_feats) ** 2).sum(1).mean())
 
             def encode_fn(obs, base=base):
-                return base.embed(input_features(frontend, obs))
+                return base.embed(input_features(feature_frontend, obs))
 
             model = base
             history: list[dict] = []
         else:
             model, history, seconds, _ = train_neural(name, seed, cfg, data, folder, bar, fresh)
+            model.to(device)
             codes = encode_clips(model, data.eval.signals)
             recon = neural_recon_error(model, data.eval.signals)
 
@@ -591,10 +634,14 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
                 return encode_clips(model, obs)
 
         t_eval = time.time()
-        score_key = _score_key(cfg, seed, codes, eval_factors)
+        # The interventional scores render their clips where the encoder runs (a neural
+        # model on an accelerator); rendering there rounds differently, hence the key.
+        on_device = device.type != "cpu" and data.source is not None
+        source = data.source.on_device(device) if on_device else data.source
+        score_key = _score_key(cfg, seed, codes, eval_factors, device.type if on_device else "cpu")
         cached = None if fresh else _cached_scores(folder, score_key)
         if cached is None:
-            scores = _score(codes, eval_factors, cfg, seed, data.source, encode_fn)
+            scores = _score(codes, eval_factors, cfg, seed, source, encode_fn)
             eval_seconds = time.time() - t_eval
             write_json(folder / "scores.json", {"key": score_key, "seconds": eval_seconds,
                                                 "scores": {k: list(v) for k, v in scores.items()}})
@@ -640,7 +687,8 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
     # The report, results and figures are written to a staging folder and moved into
     # ``out`` only when all of them are complete.
     with staged_dir(out) as stage:
-        write_report(stage, cfg, data, rows, summary, keep, histories, frontend, eval_feats, timings, t0)
+        write_report(stage, cfg, data, rows, summary, keep, histories, frontend,
+                     features("eval") if linear else None, timings, t0)
         write_results(rows, stage)
         write_json(stage / "settings.json", settings)
         fresh_files = {p.relative_to(stage) for p in stage.rglob("*") if p.is_file()}
