@@ -289,8 +289,11 @@ def load_data(cfg: SynToneBenchmarkConfig) -> BenchData:
         idx = np.arange(source.num_points)
         factors = source.index_to_factors(idx)
         rng = np.random.default_rng(cfg.data_seed)
-        chunks = [source.sample_observations_from_factors(factors[i : i + 2000], rng) for i in range(0, len(factors), 2000)]
-        train = SignalSet(np.concatenate(chunks), source.sample_rate, factors, list(source.factor_names), list(source.factor_sizes), source.name)
+        # Rendered in chunks into one array (the full grid is 2 GB; no second copy to join).
+        signals = np.empty((len(factors), source.channels, source.length), dtype=np.float32)
+        for i in range(0, len(factors), 2000):
+            signals[i : i + 2000] = source.sample_observations_from_factors(factors[i : i + 2000], rng)
+        train = SignalSet(signals, source.sample_rate, factors, list(source.factor_names), list(source.factor_sizes), source.name)
     else:
         train = source.signal_set(cfg.num_train, cfg.data_seed)
     held = source.signal_set(cfg.num_eval, cfg.data_seed + 1)
