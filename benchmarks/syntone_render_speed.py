@@ -4,7 +4,8 @@ The interventional scores of the SynTone benchmark render new clips (about 290,0
 one-second clips per run in the ``--full`` profile), so the renderer's speed is a large
 part of the evaluation time. The renderer sums harmonics over blocks of clips; a block as
 large as the batch is a whole-array pass. Also times the torch renderer that the benchmark
-uses on a GPU (``SynTone.render_tensor``), on the CPU and on CUDA where there is one.
+uses on a GPU (``SynTone.render_tensor``), on the CPU and on CUDA where there is one, and
+the previous renderer (whole-array passes), checking that it gives the same samples.
 
     OMP_NUM_THREADS=1 python benchmarks/syntone_render_speed.py [--clips 512] [--repeats 3]
 
@@ -21,6 +22,20 @@ import torch
 
 import sigvae.data.syntone as syntone
 from sigvae.data import SynTone, SynToneConfig
+
+
+def previous_renderer(src: SynTone, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The renderer before 2026-12-04, for comparison: one whole-array pass per harmonic
+    over the clips that have it (same arithmetic per clip, so the same samples)."""
+    f0, phase, coef, amp = src._plan(factors, rng)
+    t = np.arange(src.length) / src.sample_rate
+    out = np.zeros((len(f0), src.length))
+    for k in range(1, coef.shape[1] + 1):
+        active = np.nonzero(coef[:, k - 1])[0]
+        if active.size:
+            out[active] += coef[active, k - 1, None] * np.sin(k * (2 * np.pi * f0[active, None] * t[None, :] + phase[active, None]))
+    peak = np.max(np.abs(out), axis=1, keepdims=True)
+    return ((out / np.where(peak > 0, peak, 1.0)) * amp[:, None])[:, None, :].astype(np.float32)
 
 
 def best_ms_per_clip(fn, n: int, repeats: int) -> float:
@@ -51,6 +66,11 @@ def main() -> None:
                                   args.clips, args.repeats)
             print(f"{duration:>9} s | {label:<28} | {ms:.3f}")
         syntone._RENDER_BLOCK = default_block
+        same = np.array_equal(previous_renderer(src, factors, np.random.default_rng(1)),
+                              src.sample_observations_from_factors(factors, np.random.default_rng(1)))
+        ms = best_ms_per_clip(lambda src=src, factors=factors: previous_renderer(src, factors, np.random.default_rng(1)),
+                              args.clips, args.repeats)
+        print(f"{duration:>9} s | {'previous renderer':<28} | {ms:.3f}  (same samples: {same})")
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         for dev in devices:
             def render(dev=dev, src=src, factors=factors):
