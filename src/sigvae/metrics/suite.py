@@ -68,7 +68,12 @@ def evaluate_representation(
     the (1 - confidence)/2 and (1 + confidence)/2 quantiles of the replicates. A
     replicate on which a metric is undefined (for example a resample that lost every
     row of some factor value) counts as missing for that metric; ``num_valid`` says how
-    many replicates remain. Cost is (num_bootstrap + 1) times one evaluation: for large
+    many replicates remain. A resample repeats some rows and drops others, which biases
+    plug-in MI (fewer distinct codes per bin) and predictors fitted on it (fewer distinct
+    training rows), so for those metrics the interval can lie wholly below the value on
+    the full data (seen on SynTone's full grid for InfoM and DCI informativeness); read
+    it as the spread of the estimator, not as a bias-corrected interval.
+    Cost is (num_bootstrap + 1) times one evaluation: for large
     data choose ``dci_estimator="random_forest"`` and ``infomec_mi="histogram"``.
 
     Args:
