@@ -7,7 +7,7 @@
 # Each process is single-threaded (--threads 1), so N up to the number of cores; on a
 # machine with a GPU every process trains and evaluates on it (TrainConfig's "auto").
 # Memory: about 5 GB per process (the 32,000 one-second clips and their train/validation
-# split). Rerunning the same command resumes: finished runs and their scores are reused,
+# split), 10 GB while a process fits PCA or FastICA. Rerunning the same command resumes: finished runs and their scores are reused,
 # interrupted training continues from its last epoch. Logs: OUT/logs/process<i>.log;
 # the last line printed is the wall time of this invocation.
 set -uo pipefail
