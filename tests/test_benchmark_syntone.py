@@ -257,6 +257,13 @@ def test_rerun_reuses_fitted_baselines(tmp_path, monkeypatch):
     # Other settings (here the number of components) fit again.
     with pytest.raises(AssertionError, match="refitted"):
         main(args + ["--latent-dim", "3"])
+    # So do damaged arrays, to the same result.
+    monkeypatch.undo()
+    (out / "models" / "pca-seed0" / "baseline.npz").write_bytes(b"not a zip")
+    assert main(args) == 0
+    again = json.loads((out / "results.json").read_text())
+    assert [(r["model"], r["metric"], r["value"]) for r in again if r["metric"] != "train_seconds"] == \
+        [(r["model"], r["metric"], r["value"]) for r in before if r["metric"] != "train_seconds"]
 
 
 @pytest.mark.slow

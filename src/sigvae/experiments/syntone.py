@@ -325,6 +325,19 @@ def model_overrides(name: str, cfg: SynToneBenchmarkConfig, data: BenchData) -> 
     }
 
 
+def _finished_run(meta_file: Path, weights_file: Path, key: str) -> dict | None:
+    """The metadata a finished benchmark run left in ``meta_file`` when it was made with the
+    settings fingerprinted as ``key`` and its weights file is there; else None (not run,
+    other settings, or a damaged file: the run is redone)."""
+    if not (meta_file.is_file() and weights_file.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) and meta.get("benchmark_key") == key else None
+
+
 def train_neural(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchData, folder: Path,
                  progress: BenchmarkProgress, fresh: bool):
     """Train (or reuse) one neural model; returns (model, history, train seconds, reused?)."""
@@ -339,16 +352,11 @@ def train_neural(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchD
     tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed,
                        val_fraction=cfg.val_fraction, progress=False)
     key = _fingerprint({"model": name, "config": to_dict(mcfg), "train": to_dict(tcfg), "data": _data_fingerprint(cfg, data)})
-    meta_file = folder / "training.json"
-    if not fresh and meta_file.is_file() and (folder / "model.safetensors").is_file():
-        try:
-            meta = json.loads(meta_file.read_text())
-        except json.JSONDecodeError:
-            meta = {}
-        if meta.get("benchmark_key") == key:
-            model = load(folder)
-            progress.advance(cfg.epochs)
-            return model, meta.get("history", []), float(meta.get("train_seconds", math.nan)), True
+    meta = None if fresh else _finished_run(folder / "training.json", folder / "model.safetensors", key)
+    if meta is not None:
+        model = load(folder)
+        progress.advance(cfg.epochs)
+        return model, meta.get("history", []), float(meta.get("train_seconds", math.nan)), True
     run_file = folder / "benchmark_run.json"
     resume = (not fresh and (folder / "checkpoints" / "last.ckpt").is_file() and run_file.is_file()
               and json.loads(run_file.read_text()).get("benchmark_key") == key)
@@ -394,7 +402,7 @@ def fit_baseline(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchD
                  frontend, features, fresh: bool):
     """Fit (or reuse) one PCA/FastICA run on the training features; returns (baseline,
     fit seconds). A folder whose ``baseline.json`` matches this run's settings is loaded
-    from its ``baseline.npz`` instead of refitted (a full-profile FastICA takes minutes).
+    from its ``baseline.npz`` instead of refitted (a full-profile FastICA fit takes 2 minutes).
     ``features(split)`` gives the flattened features of ``"train"`` or ``"eval"``."""
     import torch
 
@@ -406,14 +414,13 @@ def fit_baseline(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchD
                         "features": to_dict(frontend.config), "data": _data_fingerprint(cfg, data),
                         "feature_device": next(frontend.buffers(), torch.empty(0)).device.type})
     meta_file = folder / "baseline.json"
-    if not fresh and meta_file.is_file() and (folder / "baseline.npz").is_file():
+    meta = None if fresh else _finished_run(meta_file, folder / "baseline.npz", key)
+    if meta is not None:
         try:
-            meta = json.loads(meta_file.read_text())
-            if meta.get("benchmark_key") == key:
-                base = load_baseline(name, cfg.latent_dim, seed, read_npz(folder / "baseline.npz"))
-                return base, float(meta.get("fit_seconds", math.nan))
-        except (OSError, ValueError, DataError):
-            pass  # a damaged or foreign file: fit again
+            base = load_baseline(name, cfg.latent_dim, seed, read_npz(folder / "baseline.npz"))
+            return base, float(meta.get("fit_seconds", math.nan))
+        except (DataError, TypeError, ValueError):
+            pass  # damaged arrays or metadata: fit again
     t = time.time()
     base = make_baseline(name, cfg.latent_dim, seed).fit(features("train"))
     seconds = time.time() - t
