@@ -17,10 +17,12 @@ Output folder (``--out``)::
     models/<model>-seed<s>/  trained model folders (config.json + model.safetensors +
                            training.json); baselines as baseline.npz + baseline.json
 
-Finished model folders whose settings match are reused when the command is run again,
-and so are their scores (``scores.json`` in the model folder, keyed on the run's codes,
+Finished model folders whose settings match are reused when the command is run again
+(PCA/FastICA loaded from their arrays, not refitted), and so are their scores (``scores.json`` in the model folder, keyed on the run's codes,
 the scoring settings and the metric code); an interrupted training run continues from
-its last checkpoint, so a killed benchmark resumes where it stopped. Several processes
+its last checkpoint, so a killed benchmark resumes where it stopped. On a machine with a
+GPU, training and evaluation (encoding, features, the interventional scores' rendering) run
+there. Several processes
 started with the same ``--out`` split the runs between them (a lock file per run, see
 :func:`sigvae.io.claim`) and each ends with the complete report.
 """
