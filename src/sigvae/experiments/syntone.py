@@ -18,13 +18,13 @@ Output folder (``--out``)::
                            training.json); baselines as baseline.npz + baseline.json
 
 Finished model folders whose settings match are reused when the command is run again
-(PCA/FastICA loaded from their arrays, not refitted), and so are their scores (``scores.json`` in the model folder, keyed on the run's codes,
-the scoring settings and the metric code); an interrupted training run continues from
-its last checkpoint, so a killed benchmark resumes where it stopped. On a machine with a
-GPU, training and evaluation (encoding, features, the interventional scores' rendering) run
-there. Several processes
-started with the same ``--out`` split the runs between them (a lock file per run, see
-:func:`sigvae.io.claim`) and each ends with the complete report.
+(PCA/FastICA loaded from their arrays, not refitted), and so are their scores
+(``scores.json`` in the model folder, keyed on the run's codes, the scoring settings and
+the metric code); an interrupted training run continues from its last checkpoint, so a
+killed benchmark resumes where it stopped. On a machine with a GPU, training and
+evaluation (encoding, features, the interventional scores' rendering) run there. Several
+processes started with the same ``--out`` split the runs between them (a lock file per
+run, see :func:`sigvae.io.claim`) and each ends with the complete report.
 """
 
 from __future__ import annotations
@@ -646,8 +646,9 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
                 return encode_clips(model, obs)
 
         t_eval = time.time()
-        # The interventional scores render their clips where the encoder runs (a neural
-        # model on an accelerator); rendering there rounds differently, hence the key.
+        # The interventional scores render their clips where the encoder runs (the model, or
+        # a baseline's feature front end, on an accelerator); rendering there rounds
+        # differently, hence the key.
         on_device = device.type != "cpu" and data.source is not None
         source = data.source.on_device(device) if on_device else data.source
         score_key = _score_key(cfg, seed, codes, eval_factors, device.type if on_device else "cpu")
