@@ -71,6 +71,31 @@ class _Diverging(SigModel):
         return StepOutput({"model": loss.squeeze()}, {"loss": loss.squeeze()})
 
 
+class _Flat(SigModel):
+    """A model whose loss is the same every epoch: the monitored loss never improves after epoch 0."""
+
+    def __init__(self):
+        super().__init__(ModelConfig())
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def step(self, batch, stage):
+        loss = 0.0 * self.w.sum() + 1.0
+        return StepOutput({"model": loss}, {"loss": loss.detach()})
+
+
+def test_last_checkpoint_is_the_last_epoch_even_without_improvement(tmp_path):
+    ds = [{"x": torch.ones(1, 4)} for _ in range(8)]
+    cfg = TrainConfig(epochs=3, batch_size=4, progress=False, accelerator="cpu", val_fraction=0.0)
+    fit(_Flat(), ds, None, cfg, tmp_path / "r", loggers=False)
+    ckpts = tmp_path / "r" / "checkpoints"
+    last = torch.load(ckpts / "last.ckpt", weights_only=True)
+    best = torch.load(ckpts / "best.ckpt", weights_only=True)
+    # resume starts from here: it must be the end of epoch 2 (6 steps), not the best epoch 0
+    assert (last["epoch"], last["global_step"]) == (2, 6)
+    assert best["epoch"] == 0
+    assert sorted(p.name for p in ckpts.iterdir()) == ["best.ckpt", "last.ckpt"]
+
+
 def test_nan_loss_stops_with_a_message(tmp_path):
     ds = [{"x": torch.ones(1, 4)} for _ in range(8)]
     with pytest.raises(TrainingDivergedError, match=r"loss 'model' is nan at epoch 0, batch 0"):

@@ -288,9 +288,10 @@ def fit(
 ) -> FitResult:
     """Train ``model`` with Lightning and write its folder under ``run_dir``.
 
-    Returns a :class:`FitResult` whose model holds the best weights on validation loss
-    (the last weights when there is no validation set). With ``resume``, training
-    continues from ``run_dir/checkpoints/last.ckpt``.
+    Returns a :class:`FitResult` whose model holds the weights of the epoch with the lowest
+    validation loss (lowest epoch-mean training loss when there is no validation set).
+    ``checkpoints/last.ckpt`` is the end of the latest epoch and ``best.ckpt`` that best
+    epoch; with ``resume``, training continues from ``last.ckpt``.
     """
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
@@ -311,7 +312,12 @@ def fit(
     has_val = val_data is not None and len(val_data) > 0
     monitor = "val/loss" if has_val else "train/loss_epoch"
     cbs: list[L.Callback] = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="min", save_top_k=1, save_last=True, enable_version_counter=False),
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="min", save_top_k=1, enable_version_counter=False),
+        # Not save_last=True on the one above: Lightning (2.6) rewrites that copy only on epochs
+        # that improved the monitored loss, so last.ckpt held the best epoch and --resume went
+        # back to it and repeated every epoch since. An unmonitored checkpoint is rewritten
+        # at the end of every epoch.
+        ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=1, enable_version_counter=False),
         history,
     ]
     if config.early_stopping_patience > 0:
