@@ -41,12 +41,15 @@ def main() -> None:
     p.add_argument("--datasets", default=",".join(DEFAULT_DATASETS))
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--gamma", type=float, default=0.2, help="Barlow Twins weight of the model that is scored")
-    p.add_argument("--representation", default="flat", help="which representation the SVM sees (flat, pooled, codes, pre)")
+    p.add_argument("--representation", default="segments",
+                   help="which representation(s) the SVM sees, comma-separated (segments, flat, pooled, codes, pre); "
+                        "with several, each candidate is scored once per representation of the same trained model")
     p.add_argument("--json", help="write every (data set, candidate, seed) result here")
     args = p.parse_args()
     torch.set_num_threads(1)
     cands = load_config_file(args.candidates)
     seeds = [int(s) for s in args.seeds.split(",")]
+    reps = args.representation.split(",")
     base = PROFILES["default"]
     results = []
     progress = BenchmarkProgress(1, enabled=False)
@@ -60,26 +63,30 @@ def main() -> None:
                 start = time.time()
                 with tempfile.TemporaryDirectory() as tmp:
                     result, _ = _train_one(data, args.gamma, seed, steps, model, tmp, progress)
-                rep_tr = _represent(result.model, data.x_train)[args.representation]
-                rep_te = _represent(result.model, data.x_test)[args.representation]
-                cv = cross_validated_accuracy(rep_tr, data.y_train, seed)
-                test = probe_accuracies(rep_tr, data.y_train, rep_te, data.y_test, seed=seed)["svm"]
-                results.append({"dataset": name, "candidate": cand, "seed": seed, "cv": cv, "test": test,
-                                "seconds": time.time() - start})
-                print(f"{name:18s} {cand:14s} seed {seed}: cv {cv:.3f} test {test:.3f} ({time.time() - start:.0f} s)", flush=True)
+                all_tr = _represent(result.model, data.x_train)
+                all_te = _represent(result.model, data.x_test)
+                for rep in reps:
+                    label = cand if len(reps) == 1 else f"{cand}/{rep}"
+                    cv = cross_validated_accuracy(all_tr[rep], data.y_train, seed)
+                    test = probe_accuracies(all_tr[rep], data.y_train, all_te[rep], data.y_test, seed=seed)["svm"]
+                    results.append({"dataset": name, "candidate": label, "seed": seed, "cv": cv, "test": test,
+                                    "seconds": time.time() - start})
+                    print(f"{name:18s} {label:14s} seed {seed}: cv {cv:.3f} test {test:.3f} ({time.time() - start:.0f} s)",
+                          flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     names = list(dict.fromkeys(r["dataset"] for r in results))
+    labels = list(dict.fromkeys(r["candidate"] for r in results))
 
     def mean(key, **where):
         return float(np.mean([r[key] for r in results if all(r[k] == v for k, v in where.items())]))
 
     print(f"\nmean over seeds {seeds}: CV accuracy on the training split / test accuracy; * = best CV")
     print(f"{'candidate':14s} " + " ".join(f"{n[:16]:>17s}" for n in names) + f" {'mean':>13s}")
-    best = {n: max(cands, key=lambda c: mean("cv", dataset=n, candidate=c)) for n in names}
-    overall = max(cands, key=lambda c: np.mean([mean("cv", dataset=n, candidate=c) for n in names]))
-    for cand in cands:
+    best = {n: max(labels, key=lambda c: mean("cv", dataset=n, candidate=c)) for n in names}
+    overall = max(labels, key=lambda c: np.mean([mean("cv", dataset=n, candidate=c) for n in names]))
+    for cand in labels:
         cells = [f"{mean('cv', dataset=n, candidate=cand):.3f}/{mean('test', dataset=n, candidate=cand):.3f}{'*' if best[n] == cand else ' '}"
                  for n in names]
         cv_all = np.mean([mean("cv", dataset=n, candidate=cand) for n in names])

@@ -113,7 +113,6 @@ def _tiny_cfg(**kw):
 
 def test_model_step_shapes_projector_trained_and_reconstruct():
     from sigvae.models import build_model
-
     torch.manual_seed(0)
     m = build_model("barlow_vqvae", _tiny_cfg())
     assert m.config.gamma > 0 and m.config.augment
@@ -136,15 +135,31 @@ def test_model_step_shapes_projector_trained_and_reconstruct():
     d, f, n = m.latent_shape
     assert reps["flat"].shape == (6, d * f * n) and reps["pooled"].shape == (6, 2 * d) and reps["codes"].shape == (6, 8)
     assert torch.allclose(reps["codes"].sum(1), torch.ones(6))
+    assert torch.allclose(reps["segments"], reps["flat"])  # N' <= 16: nothing to average
     assert torch.allclose(m.quantizer(reps["pre"].view(6, d, f, n)).quantized.flatten(1), reps["flat"])
     # The γ = 0 control has no projector and no Barlow Twins term, but the same augmented views.
     ctrl = build_model("barlow_vqvae", _tiny_cfg(gamma=0.0))
     assert ctrl.projector is None and "barlow_twins" not in ctrl.step({"x": x}, "train").logs
 
 
-def test_barlow_twins_on_latent_cells_shares_the_time_flip_between_views():
+def test_segments_representation_averages_equal_stretches_of_latent_frames():
     from sigvae.models import build_model
 
+    m = build_model("vqvae", _tiny_cfg(length=126, max_latent_frames=32))
+    m.eval()
+    x = torch.randn(3, 1, 126)
+    with torch.no_grad():
+        reps = m.representations(x)
+        zq = m.quantize(x).quantized
+    d, f, n = m.latent_shape
+    assert n == 32 and zq.shape == (3, d, f, n)
+    expected = zq.view(3, d, f, 16, 2).mean(-1)  # 16 segments of 2 latent frames each
+    assert reps["segments"].shape == (3, d * f * 16)
+    assert torch.allclose(reps["segments"], expected.flatten(1), atol=1e-6)
+
+
+def test_barlow_twins_on_latent_cells_shares_the_time_flip_between_views():
+    from sigvae.models import build_model
     torch.manual_seed(0)
     m = build_model("barlow_vqvae", _tiny_cfg(bt_features="cells", aug_flip=1.0, aug_scale=0.0, aug_slope=0.0, aug_jitter=0.0))
     x = torch.randn(4, 1, 40)
@@ -325,7 +340,8 @@ def test_train_cli_on_ucr_and_tiny_benchmark(tmp_path):
     models = {r["model"] for r in rows}
     assert {"1nn_euclidean", "bt_vqvae_g0", "bt_vqvae_g1"} <= models
     metrics = {r["metric"] for r in rows if r["model"] == "bt_vqvae_g1"}
-    assert {"svm_flat", "knn1_flat", "logreg_pooled", "silhouette_flat", "perplexity"} <= metrics
+    assert {"svm_segments", "svm_flat", "knn1_flat", "logreg_pooled", "silhouette_flat", "silhouette_segments",
+            "perplexity"} <= metrics
     assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"].startswith(("svm", "knn", "logreg")))
     assert (out / "report.html").is_file() and (out / "results.csv").is_file()
     assert any((out / "figures").glob("*.png"))
@@ -337,7 +353,7 @@ def test_train_cli_on_ucr_and_tiny_benchmark(tmp_path):
     rows3 = json.loads((out3 / "results.json").read_text())
     for seed in (0, 1):
         mine = {r["metric"]: r["value"] for r in rows3 if r["model"] == "bt_vqvae_g1" and r["seed"] == seed}
-        cvs = [mine["cv_svm_flat@max_latent_frames=2"], mine["cv_svm_flat@max_latent_frames=4"]]
+        cvs = [mine["cv_svm_segments@max_latent_frames=2"], mine["cv_svm_segments@max_latent_frames=4"]]
         kept = int(mine["selected"])
         assert kept == int(np.argmax(cvs)) and mine["selected_max_latent_frames"] == (2, 4)[kept]
         for frames in (2, 4):

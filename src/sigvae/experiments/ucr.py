@@ -4,23 +4,24 @@ For every data set: the raw-series baselines (1-NN Euclidean; linear probes on t
 series) and, where aeon provides it, MiniRocket + RidgeClassifierCV; then, for each γ
 and seed, a Barlow Twins VQ-VAE (γ = 0: the control trained on the same augmented
 views) trained on the training split only through :func:`sigvae.training.fit`. Its
-representations of both splits — flattened quantised latents (``flat``), their mean ‖
-max pooling (``pooled``), the code histogram (``codes``) and, to show what quantisation
-costs, the flattened pre-quantisation latents (``pre``) — go to the probes of
+representations of both splits — the quantised latents averaged into at most 16 time
+segments (``segments``, the one the targets are judged on), the flattened quantised latents
+(``flat``), their mean ‖ max pooling (``pooled``), the code histogram (``codes``) and, to
+show what quantisation costs, the flattened pre-quantisation latents (``pre``) — go to the probes of
 :mod:`sigvae.metrics.probes` (linear SVM, k-NN with k = 1, 5, 10, logistic regression;
 fitted on train, scored on test) and to k-means (silhouette, ARI, NMI on the test split);
 codebook perplexity and usage are measured on the test codes.
 
 Settings chosen on the training split (``select``): each listed VQ-VAE setting has candidate
-values (default: ``max_latent_frames`` 16 or 64). Every (data set, γ, seed) run trains one
-model per candidate, scores each by the cross-validated accuracy of a linear SVM on its
-*training* codes (:func:`sigvae.metrics.probes.cross_validated_accuracy`; the training labels
+values (default: none; e.g. ``--select max_latent_frames=16,64``). Every (data set, γ, seed)
+run trains one model per candidate, scores each by the cross-validated accuracy of a linear
+SVM on its *training* codes (``segments``) (:func:`sigvae.metrics.probes.cross_validated_accuracy`; the training labels
 only), and keeps the best (ties: the first listed); the test split never enters the choice.
 
 Rows: ``{dataset, model, seed, metric, value}`` with metric ``<probe>_<representation>``
-(``svm_flat``, ``knn5_pooled``...), ``silhouette_flat``, ``perplexity``, ``usage``,
+(``svm_segments``, ``knn5_pooled``...), ``silhouette_flat``, ``perplexity``, ``usage``,
 ``test_mse``, ``train_seconds`` (every candidate's training), and with a selection
-``cv_svm_flat@<setting>=<value>`` per candidate, ``selected`` (the kept candidate's index) and
+``cv_svm_segments@<setting>=<value>`` per candidate, ``selected`` (the kept candidate's index) and
 ``selected_<setting>`` (its value, when numeric); baselines report ``accuracy`` (and ``seconds``).
 """
 
@@ -48,15 +49,23 @@ DEFAULT_DATASETS = ["GunPoint", "ItalyPowerDemand", "ArrowHead", "BasicMotions"]
 TS2VEC = {"GunPoint": 0.980, "ItalyPowerDemand": 0.961, "ArrowHead": 0.857, "OSULeaf": 0.851, "ACSF1": 0.900,
           "BasicMotions": 0.975, "JapaneseVowels": 0.984}
 
-REPRESENTATIONS = ("flat", "pooled", "codes", "pre")
+REPRESENTATIONS = ("segments", "flat", "pooled", "codes", "pre")
+
+#: The representation the targets are judged on and settings are selected by: the codes
+#: averaged into at most 16 time segments. On the training splits of GunPoint, ArrowHead and
+#: BasicMotions its cross-validated SVM accuracy is on average above the full-resolution
+#: ``flat`` codes (BENCHMARKS.md); ``flat`` is still reported beside it.
+JUDGED = "segments"
 PROBES = ("svm", "svmcv", "knn1", "knn5", "knn10", "logreg")
 
 #: Model settings, settings chosen on the training split, and training length per profile;
-#: ``tiny`` is for tests (seconds). The default chooses the temporal compression per run:
-#: 16 latent frames suit BasicMotions, 64 suit GunPoint and ArrowHead (cross-validation on
-#: the training splits, BENCHMARKS.md), and no single value is better on all four.
+#: ``tiny`` is for tests (seconds). The default keeps 64 latent frames (one time-halving for
+#: every shipped set) and lets the ``segments`` representation do the coarser temporal
+#: pooling that BasicMotions wants: on the training splits this single model scores at least
+#: as well as choosing between 16 and 64 frames per run (the previous default), for half the
+#: training (BENCHMARKS.md).
 PROFILES = {
-    "default": {"steps": 200, "model": {"num_codes": 256}, "select": {"max_latent_frames": [16, 64]}},
+    "default": {"steps": 200, "model": {"num_codes": 256, "max_latent_frames": 64}, "select": {}},
     "tiny": {"steps": 3, "model": {"width": 8, "code_dim": 8, "num_codes": 8, "res_blocks": 1, "projector_dim": 16},
              "select": {}},
 }
@@ -209,7 +218,7 @@ def _train_selected(data, gamma, seed, steps, profile_model, candidates, folder,
     """Train one model per candidate setting and keep the one whose training codes classify best.
 
     Each candidate is scored by :func:`~sigvae.metrics.probes.cross_validated_accuracy` of a
-    linear SVM on its flattened training codes with the training labels; the highest wins
+    linear SVM on its training codes (the :data:`JUDGED` representation) with the training labels; the highest wins
     (ties: the first candidate). Appends the selection rows to ``rows``. Returns (the kept
     candidate's training result, its epochs, its training representations, seconds spent
     training every candidate). With one candidate nothing is scored.
@@ -229,8 +238,8 @@ def _train_selected(data, gamma, seed, steps, profile_model, candidates, folder,
         rep_tr = _represent(result.model, data.x_train)
         cv = math.nan
         if len(candidates) > 1:
-            cv = cross_validated_accuracy(rep_tr["flat"], data.y_train, seed)
-            rows.append(row(data.name, label, seed, f"cv_svm_flat@{candidate_label(cand)}", cv))
+            cv = cross_validated_accuracy(rep_tr[JUDGED], data.y_train, seed)
+            rows.append(row(data.name, label, seed, f"cv_svm_{JUDGED}@{candidate_label(cand)}", cv))
         score = cv if math.isfinite(cv) else -math.inf
         if best is None or score > best[0]:
             best = (score, i, result, epochs, rep_tr)
@@ -344,7 +353,7 @@ def _run(args: argparse.Namespace) -> int:
                     for rep in REPRESENTATIONS:
                         for k, v in probe_accuracies(rep_tr[rep], d.y_train, rep_te[rep], d.y_test, seed=seed).items():
                             rows.append(row(d.name, label, seed, f"{k}_{rep}", v))
-                        if rep in ("flat", "pooled"):
+                        if rep in ("segments", "flat", "pooled"):
                             try:
                                 km = kmeans_scores(rep_te[rep], d.y_test, seed=seed)
                             except Exception:  # degenerate features (every code equal): record a miss
@@ -388,15 +397,16 @@ def target_checks(summary: list[dict], datasets: list[str], gammas: list[float |
     labels = [model_label(g) for g in gammas]
     for name in datasets:
         ref = _mean(summary, name, "1nn_euclidean", "accuracy")
-        best = max(labels, key=lambda m: _mean(summary, name, m, "svm_flat") if math.isfinite(_mean(summary, name, m, "svm_flat")) else -1)
-        ours = _mean(summary, name, best, "svm_flat")
-        out.append([f"best SVM (flat codes) >= 1-NN Euclidean [{best}]", name, ours, ref, "yes" if ours >= ref else "MISS"])
+        metric = f"svm_{JUDGED}"
+        best = max(labels, key=lambda m: _mean(summary, name, m, metric) if math.isfinite(_mean(summary, name, m, metric)) else -1)
+        ours = _mean(summary, name, best, metric)
+        out.append([f"best SVM ({JUDGED}) >= 1-NN Euclidean [{best}]", name, ours, ref, "yes" if ours >= ref else "MISS"])
     bt = [model_label(g) for g in gammas if g is not None and g > 0]
     if 0.0 in gammas and bt:
-        ctrl = np.nanmean([_mean(summary, n, model_label(0.0), "svm_flat") for n in datasets])
+        ctrl = np.nanmean([_mean(summary, n, model_label(0.0), f"svm_{JUDGED}") for n in datasets])
         for m in bt:
-            v = np.nanmean([_mean(summary, n, m, "svm_flat") for n in datasets])
-            out.append([f"{m} above the γ = 0 control (mean SVM, flat)", "all", float(v), float(ctrl), "yes" if v > ctrl else "MISS"])
+            v = np.nanmean([_mean(summary, n, m, f"svm_{JUDGED}") for n in datasets])
+            out.append([f"{m} above the γ = 0 control (mean SVM, {JUDGED})", "all", float(v), float(ctrl), "yes" if v > ctrl else "MISS"])
     return out
 
 
@@ -414,7 +424,9 @@ def _report(out, rows, summary, datasets, gammas, seeds, steps, seconds, extras,
         f"training split only; probes fitted on the training split and scored on the test split. Total {seconds:.0f} s "
         "on this machine (wall clock; a shared machine inflates it)."
     )
-    for metric, what in (("svm_flat", "the flattened quantised codes"), ("svm_pre", "the flattened pre-quantisation latents")):
+    for metric, what in (("svm_segments", "the quantised codes averaged into at most 16 time segments (judged)"),
+                         ("svm_flat", "the flattened quantised codes"),
+                         ("svm_pre", "the flattened pre-quantisation latents")):
         rep.heading(f"Test accuracy: linear SVM on {what}")
         header = ["data set", "1-NN Euclidean", "MiniRocket", "TS2Vec (published)"] + labels
         table = []
@@ -431,7 +443,7 @@ def _report(out, rows, summary, datasets, gammas, seeds, steps, seconds, extras,
         for n in names:
             for m in labels:
                 picks = [int(r["value"]) for r in rows if r["dataset"] == n and r["model"] == m and r["metric"] == "selected"]
-                table.append([n, m] + [_mean(summary, n, m, f"cv_svm_flat@{c}") for c in cl]
+                table.append([n, m] + [_mean(summary, n, m, f"cv_svm_{JUDGED}@{c}") for c in cl]
                              + [" ".join(f"{picks.count(i)}×{c}" for i, c in enumerate(cl) if picks.count(i))])
         rep.table(["data set", "model"] + [f"CV accuracy, {c}" for c in cl] + ["kept (runs)"], table,
                   caption="each run trains one model per candidate and keeps the one whose training codes give the best "
@@ -443,11 +455,11 @@ def _report(out, rows, summary, datasets, gammas, seeds, steps, seconds, extras,
     for n in names:
         sub = [s for s in summary if s["dataset"] == n and s["model"] in labels + ["raw_series"]]
         mets = [f"{p}_{r}" for r in REPRESENTATIONS for p in PROBES]
-        mets += ["silhouette_flat", "ari_flat", "nmi_flat", "silhouette_pooled", "perplexity", "usage", "test_mse", "train_seconds"]
+        mets += ["silhouette_segments", "silhouette_flat", "ari_flat", "nmi_flat", "silhouette_pooled", "perplexity", "usage", "test_mse", "train_seconds"]
         rws, _cols, cells = pivot([s for s in sub if s["metric"] in mets], fmt="{mean:.3f} ± {std:.3f}")
         rep.table(["metric"] + rws, [[m] + [cells.get((r, m), "") for r in rws] for m in mets], caption=n)
-    fig = metric_bars([{**s, "metric": s["dataset"]} for s in summary if s["metric"] in ("svm_flat", "accuracy") and s["model"] in labels + ["1nn_euclidean", "minirocket"]],
-                      names, labels + ["1nn_euclidean", "minirocket"], "Test accuracy (SVM on flat codes; baselines' own classifier)")
+    fig = metric_bars([{**s, "metric": s["dataset"]} for s in summary if s["metric"] in (f"svm_{JUDGED}", "accuracy") and s["model"] in labels + ["1nn_euclidean", "minirocket"]],
+                      names, labels + ["1nn_euclidean", "minirocket"], f"Test accuracy (SVM on {JUDGED} codes; baselines' own classifier)")
     rep.figure(fig, "accuracy", "SVM test accuracy per data set and model, with the baselines")
     if extras["recon"] is not None:
         import matplotlib.pyplot as plt

@@ -21,8 +21,9 @@ reconstructed; ``gamma = 0`` with ``augment`` is the control trained on the same
 other instead of the max-pooled vectors (both views then share their time flip).
 
 Representations (``representations``): the flattened quantised latents z_q
-(``flat``, D·F·N' numbers, what ``embed`` returns), their mean and max over the latent
-grid (``pooled``, 2D), the normalised histogram of code indices (``codes``, K), and, for
+(``flat``, D·F·N' numbers, what ``embed`` returns), the same averaged over time into at most
+16 equal segments (``segments``, D·F·min(16, N')), their mean and max over the latent grid
+(``pooled``, 2D), the normalised histogram of code indices (``codes``, K), and, for
 comparison, the flattened pre-quantisation latents z_e (``pre``).
 """
 
@@ -221,19 +222,29 @@ class STFTVQVAE(SigModel):
         """The flattened quantised latents [B, D·F·N']."""
         return self.quantize(x).quantized.flatten(1)
 
+    #: Latent frames the ``segments`` representation averages the codes down to.
+    REPRESENTATION_SEGMENTS = 16
+
     def representations(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every representation evaluation looks at, for series [B, C, T]:
 
-        ``flat`` quantised latents flattened [B, D·F·N']; ``pooled`` their mean ‖ max over the
-        grid [B, 2D]; ``codes`` the histogram of code indices [B, K]; ``pre`` the
-        pre-quantisation latents z_e flattened [B, D·F·N'] (what the quantiser discards).
+        ``flat`` quantised latents flattened [B, D·F·N']; ``segments`` the quantised latents
+        averaged over time into S = min(16, N') equal segments (adaptive average pooling,
+        frequency kept) and flattened [B, D·F·S] — equal to ``flat`` when N' ≤ 16;
+        ``pooled`` their mean ‖ max over the grid [B, 2D]; ``codes`` the histogram of code
+        indices [B, K]; ``pre`` the pre-quantisation latents z_e flattened [B, D·F·N'] (what
+        the quantiser discards).
         """
         ze = self.encode_latents(self.stft(x))
         q = self.quantizer(ze)
         zq = q.quantized
         hist = F.one_hot(q.indices.flatten(1), self.config.num_codes).float().mean(1)
         pooled = torch.cat([zq.mean(dim=(2, 3)), zq.amax(dim=(2, 3))], dim=1)
-        return {"flat": zq.flatten(1), "pooled": pooled, "codes": hist, "pre": ze.flatten(1)}
+        # Averaging neighbouring latent frames keeps the coarse time layout but tolerates
+        # small shifts, which a linear probe on the full-resolution grid cannot.
+        segments = F.adaptive_avg_pool2d(zq, (zq.shape[2], min(self.REPRESENTATION_SEGMENTS, zq.shape[3])))
+        return {"flat": zq.flatten(1), "segments": segments.flatten(1), "pooled": pooled, "codes": hist,
+                "pre": ze.flatten(1)}
 
     def code_indices(self, x: torch.Tensor) -> torch.Tensor:
         """Series → code index per latent cell, int64 [B, F, N']."""
