@@ -113,6 +113,7 @@ def _tiny_cfg(**kw):
 
 def test_model_step_shapes_projector_trained_and_reconstruct():
     from sigvae.models import build_model
+
     torch.manual_seed(0)
     m = build_model("barlow_vqvae", _tiny_cfg())
     assert m.config.gamma > 0 and m.config.augment
@@ -160,6 +161,7 @@ def test_segments_representation_averages_equal_stretches_of_latent_frames():
 
 def test_barlow_twins_on_latent_cells_shares_the_time_flip_between_views():
     from sigvae.models import build_model
+
     torch.manual_seed(0)
     m = build_model("barlow_vqvae", _tiny_cfg(bt_features="cells", aug_flip=1.0, aug_scale=0.0, aug_slope=0.0, aug_jitter=0.0))
     x = torch.randn(4, 1, 40)
