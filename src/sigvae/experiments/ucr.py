@@ -424,7 +424,10 @@ def _report(out, rows, summary, datasets, gammas, seeds, steps, seconds, extras,
         f"training split only; probes fitted on the training split and scored on the test split. Total {seconds:.0f} s "
         "on this machine (wall clock; a shared machine inflates it)."
     )
-    for metric, what in (("svm_segments", "the quantised codes averaged into at most 16 time segments (judged)"),
+    from ..models.vqvae import STFTVQVAE
+
+    segments = STFTVQVAE.REPRESENTATION_SEGMENTS
+    for metric, what in (("svm_segments", f"the quantised codes averaged into at most {segments} time segments (judged)"),
                          ("svm_flat", "the flattened quantised codes"),
                          ("svm_pre", "the flattened pre-quantisation latents")):
         rep.heading(f"Test accuracy: linear SVM on {what}")
