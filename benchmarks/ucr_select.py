@@ -33,7 +33,13 @@ def main() -> None:
     from sigvae.config import load_config_file
     from sigvae.data.ucr import load_ucr
     from sigvae.experiments.common import BenchmarkProgress
-    from sigvae.experiments.ucr import DEFAULT_DATASETS, PROFILES, _represent, _train_one
+    from sigvae.experiments.ucr import (
+        DEFAULT_DATASETS,
+        PROFILES,
+        REPRESENTATIONS,
+        _represent,
+        _train_one,
+    )
     from sigvae.metrics.probes import cross_validated_accuracy, probe_accuracies
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -50,6 +56,8 @@ def main() -> None:
     cands = load_config_file(args.candidates)
     seeds = [int(s) for s in args.seeds.split(",")]
     reps = args.representation.split(",")
+    if any(r not in REPRESENTATIONS for r in reps):
+        p.error(f"--representation: {args.representation!r}; choose from {', '.join(REPRESENTATIONS)}")
     base = PROFILES["default"]
     results = []
     progress = BenchmarkProgress(1, enabled=False)
