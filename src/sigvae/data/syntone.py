@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..config import check
+from ..limits import check_allocation, check_sample_rate
 from .base import GroundTruthSource
 
 WAVEFORMS = ("sine", "triangle", "sawtooth", "square")
@@ -42,7 +43,7 @@ class SynToneConfig:
 
     def validate(self) -> None:
         check(self.sample_rate > 0, f"sample_rate must be positive, got {self.sample_rate}")
-        check(self.duration > 0, f"duration must be positive, got {self.duration}")
+        check(0 < self.duration < float("inf"), f"duration must be positive and finite, got {self.duration}")
         check(len(self.waveforms) > 0, "waveforms must not be empty")
         for w in self.waveforms:
             check(w in WAVEFORMS, f"unknown waveform {w!r}; choose from {list(WAVEFORMS)}")
@@ -77,6 +78,8 @@ class SynTone(GroundTruthSource):
         self.config = config or SynToneConfig()
         self.config.validate()
         c = self.config
+        check_sample_rate(c.sample_rate, "syntone")
+        check_allocation("syntone frequency and amplitude grids", (c.num_freqs + c.num_amps,))
         self.sample_rate = int(c.sample_rate)
         self.length = int(round(c.duration * c.sample_rate))
         self.channels = 1
@@ -96,6 +99,7 @@ class SynTone(GroundTruthSource):
         # Harmonics at exactly Nyquist alias onto DC-like patterns, so keep k·f0 strictly below.
         n_harm = np.maximum(1, np.floor((nyquist * (1 - 1e-9)) / f0)).astype(np.int64)
         names = [self.config.waveforms[i] for i in factors[:, 0]]
+        check_allocation("syntone harmonics", (n, int(n_harm.max()) if n else 1))
         coef = np.zeros((n, int(n_harm.max()) if n else 1))
         for w in set(names):
             rows = np.array([nm == w for nm in names])

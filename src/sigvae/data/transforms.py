@@ -79,9 +79,16 @@ class Frontend(nn.Module):
         self.sample_rate = int(sample_rate)
         self.length = int(length)
         c = self.config
+        from ..limits import check_allocation
+
+        # Built on the CPU even when the model is built on the "meta" device: check first.
+        # The mel filterbank's float64 temporaries, float32 copies and its pseudo-inverse.
+        check_allocation("frontend window and mel filterbank", (c.n_mels + 1 if c.kind == "logmel" else 1, c.n_fft // 2 + 1), 64)
         self.register_buffer("window", torch.hann_window(c.n_fft), persistent=False)
         # Reference so that a full-scale sine reads about 0 dB in every representation.
-        self._ref = float(self.window.sum()) / 2
+        # (summed on the CPU: the same value, and a model built on the "meta" device to count
+        # its parameters before allocating them gets it too)
+        self._ref = float(torch.hann_window(c.n_fft, device="cpu").sum()) / 2
         if c.kind == "logmel":
             fb = torch.from_numpy(mel_filterbank(sample_rate, c.n_fft, c.n_mels))
             # Rescale so a full-scale sine in a filter's centre reads about 0 dB too.

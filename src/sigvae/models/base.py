@@ -133,6 +133,28 @@ class ModelSpec:
 MODELS: Registry[ModelSpec] = Registry("model")
 
 
+#: Bytes counted per submodule for its Python objects (the module, its dicts and hooks).
+MODULE_OVERHEAD = 2048
+
+
+def check_repeated(what: str, count: int, make) -> None:
+    """Before a model builds ``count`` copies of the module ``make()`` returns (one per
+    source, residual block, layer ...): check their parameters, buffers and
+    :data:`MODULE_OVERHEAD` per submodule against the memory budget. One copy is built on
+    the ``meta`` device to count: no memory is used and no random numbers are drawn, so
+    the model's initial weights do not change. DataError if over the budget.
+    """
+    from ..limits import check_bytes
+
+    if count <= 0:
+        return
+    with torch.device("meta"):
+        one = make()
+    tensors = [*one.parameters(), *one.buffers()]
+    per = sum(t.numel() * t.element_size() for t in tensors) + MODULE_OVERHEAD * sum(1 for _ in one.modules())
+    check_bytes(what, count * per)
+
+
 def register_model(name: str, config: type[ModelConfig], description: str = "", defaults: dict | None = None):
     """Class decorator: register a SigModel subclass under ``name`` (presets via ``defaults``)."""
 

@@ -39,7 +39,7 @@ from torch import nn
 from ..config import check
 from ..decompose import METHODS, decompose, decompose_utterance, frame_signal
 from ..losses import gaussian_kl, reparameterize
-from .base import ModelConfig, SigModel, StepOutput, register_model, register_preset
+from .base import ModelConfig, SigModel, StepOutput, check_repeated, register_model, register_preset
 
 LOG2 = float(np.log(2.0))
 
@@ -166,9 +166,14 @@ class DecVAE(SigModel):
         super().__init__(config)
         c = config
         self.n_sub = c.n_components + 1
+        check_repeated(f"decvae: {self.n_sub} subspace heads", 2 * self.n_sub,
+                       lambda: nn.Linear(max(c.proj_dim, c.seq_channels), 2 * max(c.z_dim, c.s_dim)))
         if c.input == "logmel":
             from ..data.transforms import mel_filterbank
+            from ..limits import check_allocation
 
+            # float64 temporaries of the filterbank, built with NumPy even on the meta device
+            check_allocation("decvae mel filterbank", (c.n_mels, c.n_fft // 2 + 1), 48)
             fb = mel_filterbank(c.sample_rate, c.n_fft, c.n_mels, fmin=20.0)
             self.register_buffer("mel_fb", torch.from_numpy(fb), persistent=False)
             self.register_buffer("window", torch.hann_window(c.frame_length, periodic=False), persistent=False)

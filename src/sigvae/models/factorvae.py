@@ -20,7 +20,7 @@ from torch import nn
 
 from ..config import check
 from ..losses import gaussian_kl, permute_dims, reparameterize
-from .base import OptimizerSpec, StepOutput, register_model
+from .base import OptimizerSpec, StepOutput, check_repeated, register_model
 from .vae import ConvVAE, VAEConfig
 
 
@@ -52,6 +52,8 @@ class FactorVAE(ConvVAE):
         super().__init__(config)
         layers: list[nn.Module] = []
         d = config.latent_dim
+        check_repeated(f"factor_vae: {config.disc_layers} discriminator layers of width {config.disc_hidden}",
+                       config.disc_layers - 1, lambda: nn.Linear(config.disc_hidden, config.disc_hidden))
         for _ in range(config.disc_layers - 1):
             layers += [nn.Linear(d, config.disc_hidden), nn.LeakyReLU(0.2)]
             d = config.disc_hidden

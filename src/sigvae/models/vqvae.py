@@ -39,7 +39,7 @@ from torch import nn
 
 from ..config import check
 from ..nn.quantize import VectorQuantizer
-from .base import ModelConfig, SigModel, StepOutput, register_model, register_preset
+from .base import ModelConfig, SigModel, StepOutput, check_repeated, register_model, register_preset
 
 
 @dataclass
@@ -179,6 +179,7 @@ class STFTVQVAE(SigModel):
         for i in range(k):
             enc += [nn.Conv2d(ch if i == 0 else c.width, c.width, (3, 4), stride=(1, 2), padding=(1, 1)), nn.ReLU()]
         enc += [nn.Conv2d(c.width, c.width, 3, padding=1)]
+        check_repeated(f"vqvae: 2 × {c.res_blocks} residual blocks of width {c.width}", 2 * c.res_blocks, lambda: ResBlock(c.width))
         enc += [ResBlock(c.width) for _ in range(c.res_blocks)]
         enc += [nn.ReLU(), nn.Conv2d(c.width, c.code_dim, 1)]
         self.encoder = nn.Sequential(*enc)

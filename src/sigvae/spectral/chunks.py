@@ -33,6 +33,21 @@ def chunk_plan(total: int, chunk: int, overlap: int, align: int = 1) -> list[int
     return starts
 
 
+#: Bytes per input sample of a chunk while a batch is separated: the float32 chunk and the
+#: model's spectrograms, masks and per-source estimates (a generous bound for the separator).
+CHUNK_BYTES_PER_SAMPLE = 64
+
+
+def _check_chunk_memory(total: int, chunk: int, overlap: int, align: int, batch: int, channels: int | None) -> None:
+    """Check one batch of chunks against the memory budget before any is built."""
+    from ..limits import check_allocation
+
+    step = max(1, (chunk - overlap) // max(1, align) * max(1, align))
+    n_chunks = 1 if total <= chunk else 1 + -(-(total - chunk) // step)
+    check_allocation(f"separating in chunks of {min(chunk, total)} samples, {min(batch, n_chunks)} at once",
+                     (min(batch, n_chunks), channels or 1, min(chunk, total)), CHUNK_BYTES_PER_SAMPLE)
+
+
 def _weight(i: int, starts: list[int], chunk: int, fade: int) -> np.ndarray:
     """Weights of chunk ``i`` over its own span [chunk]: 1 inside, complementary linear ramps at the joins."""
     s = starts[i]
@@ -64,6 +79,7 @@ def separate_in_chunks(fn: Callable[[torch.Tensor], torch.Tensor], wave: torch.T
     fade = max(1, overlap // 4) if fade is None else int(fade)
     if fade > overlap:
         raise ConfigError(f"fade ({fade} samples) must not exceed the overlap ({overlap})")
+    _check_chunk_memory(total, chunk, overlap, align, batch, c)
     if total <= chunk:
         return fn(wave[None])[0]
     starts = chunk_plan(total, chunk, overlap, align)
@@ -100,6 +116,7 @@ def separate_stream(fn: Callable[[torch.Tensor], torch.Tensor], read: Callable[[
     fade = max(1, overlap // 4) if fade is None else int(fade)
     if fade > overlap:
         raise ConfigError(f"fade ({fade} samples) must not exceed the overlap ({overlap})")
+    _check_chunk_memory(total, chunk, overlap, align, batch, None)
     if total <= chunk:
         x = torch.from_numpy(np.ascontiguousarray(read(0, total), dtype=np.float32))
         write(fn(x[None])[0])
