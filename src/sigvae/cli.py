@@ -12,7 +12,9 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 
 from . import __version__
@@ -46,11 +48,73 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sigvae {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show library warnings and full tracebacks")
+    parser.add_argument("--max-memory", metavar="SIZE",
+                        help="memory budget: refuse any request (data, model, outputs) whose arrays would exceed SIZE, "
+                             "e.g. 512M, 8G, 2GiB (default: half this machine's memory; env SIGVAE_MAX_MEMORY)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
+    _add_overwrite_flags(parser)
     return parser
+
+
+def _add_overwrite_flags(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub)command that writes an ``--out`` the same ``--overwrite`` flag."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                _add_overwrite_flags(child)
+    if "--out" in parser._option_string_actions and "--overwrite" not in parser._option_string_actions:
+        parser.add_argument("--overwrite", action="store_true",
+                            help="write into an --out that already exists although it holds files sigvae did not "
+                                 "write there for this command (default: refuse)")
+
+
+def _bad_value(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """What is wrong with an argument no command can use, or None.
+
+    An empty value (``--out ""`` would silently mean the current folder or a default) and
+    a NUL character (no file name can hold one) are refused here, once for every command.
+    """
+    for key, value in vars(args).items():
+        if isinstance(value, str) and not value.strip():
+            return f"{_flag_name(parser, key)} is empty; give a value or leave it out"
+        if isinstance(value, str) and "\x00" in value:
+            return f"{_flag_name(parser, key)} holds a NUL character"
+    return None
+
+
+def _flag_name(parser: argparse.ArgumentParser, dest: str) -> str:
+    """How the user wrote the argument stored under ``dest`` (``--out``, or the positional's name)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                name = _flag_name(child, dest)
+                if name != dest:
+                    return name
+        elif action.dest == dest and action.option_strings:
+            return action.option_strings[-1]
+    return dest
+
+
+def _one_line(message: object) -> str:
+    """The error text on one line (file contents in a message may hold newlines), at most 400 characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def _raise_interrupted(signum, frame):  # noqa: ARG001 - signal handler signature
+    from .errors import Interrupted
+
+    raise Interrupted(signum)
+
+
+def _set_memory_budget(size: str | None) -> None:
+    """``--max-memory SIZE`` for this run (None: SIGVAE_MAX_MEMORY or the default; see :mod:`sigvae.limits`)."""
+    from .limits import parse_size, set_memory_budget
+
+    set_memory_budget(None if size is None else parse_size(size))
 
 
 def _quiet() -> None:
@@ -69,27 +133,45 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(default_task_argv(list(sys.argv[1:] if argv is None else argv)))
     if getattr(args, "func", None) is None:
         parser.parse_args([args.command, "--help"])
+    bad = _bad_value(parser, args)
+    if bad:
+        print(f"sigvae: error: {bad}", file=sys.stderr)
+        return 2
     if not args.verbose:
         _quiet()
-    from .errors import SigvaeError
+    from .errors import Interrupted, SigvaeError
+    from .io import set_output_policy
 
+    command = " ".join(str(v) for v in (args.command, getattr(args, "task", None)) if v)
+    set_output_policy(command, overwrite=bool(getattr(args, "overwrite", False)))
+    # One handler for every command: SIGINT and SIGTERM unwind the command (staged output
+    # is removed on the way) and end with status 128 + signal and one line.
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            handlers[sig] = signal.signal(sig, _raise_interrupted)
     try:
+        _set_memory_budget(args.max_memory)
         result = args.func(args)
         return int(result or 0)
     except SigvaeError as e:
-        print(f"sigvae: error: {e}", file=sys.stderr)
+        print(f"sigvae: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
-        print(f"sigvae: error: {e.strerror or e}: {e.filename}", file=sys.stderr)
+        print(f"sigvae: error: {_one_line(f'{e.strerror or e}: {e.filename}')}", file=sys.stderr)
         return 2
     except OSError as e:
         if args.verbose:
             raise
-        print(f"sigvae: error: {e}", file=sys.stderr)
+        print(f"sigvae: error: {_one_line(e)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sigvae: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Interrupted) as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        print("sigvae: interrupted" if signum == signal.SIGINT else "sigvae: terminated", file=sys.stderr)
+        return 128 + int(signum)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ in a YAML file is a one-line error rather than a silently ignored setting.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import types
 from pathlib import Path
@@ -52,7 +53,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             inner = args[0] if args else Any
             items = [_convert(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
-    if origin is dict:
+    if origin is dict or tp is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return dict(value)
@@ -88,8 +89,8 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             out = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-        if out != out:
-            raise ConfigError(f"{where}: NaN is not allowed")
+        if out != out or out in (float("inf"), float("-inf")):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
         return out
     if tp is str:
         if not isinstance(value, str):
@@ -107,12 +108,16 @@ def from_dict(cls: type[C], data: dict | None, where: str = "config") -> C:
     data = dict(data or {})
     hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise ConfigError(f"{where}: key {bad_keys[0]!r} is not text; allowed keys: {', '.join(sorted(fields))}")
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
             f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(fields))}"
         )
-    kwargs = {k: _convert(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    # A section given as null (``training:`` with nothing under it) counts as absent: its default.
+    kwargs = {k: _convert(v, hints[k], f"{where}.{k}") for k, v in data.items() if not (v is None and _is_section(hints[k]))}
     obj = cls(**kwargs)
     validate = getattr(obj, "validate", None)
     if callable(validate):
@@ -121,6 +126,11 @@ def from_dict(cls: type[C], data: dict | None, where: str = "config") -> C:
         except ConfigError as e:
             raise ConfigError(f"{where}: {e}") from None
     return obj
+
+
+def _is_section(tp: Any) -> bool:
+    """True for a field holding a mapping of settings (a dict or a nested config dataclass), not Optional."""
+    return tp is dict or get_origin(tp) is dict or (dataclasses.is_dataclass(tp) and isinstance(tp, type))
 
 
 def to_dict(obj: Any) -> dict:
@@ -154,27 +164,149 @@ def replace(obj: C, overrides: dict | None, where: str = "config") -> C:
     return from_dict(type(obj), base, where=where)
 
 
+#: Bounds on a config file, checked before and while it is parsed: settings are small, and
+#: a YAML file of nested aliases (a "billion laughs") or a deeply nested one must not be
+#: able to exhaust memory or the stack.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_DEPTH = 32
+MAX_CONFIG_ALIASES = 100
+MAX_CONFIG_NODES = 100_000
+
+#: The only value types a config holds (JSON's); YAML can also give dates, bytes and sets.
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def load_config_file(path: str | Path) -> dict:
-    """Read a YAML or JSON mapping from ``path``; raise ConfigError on a missing or bad file."""
+    """Read a YAML or JSON mapping from ``path``; raise ConfigError on a missing or bad file.
+
+    Refused, naming the file (and the key where there is one): a file over
+    :data:`MAX_CONFIG_BYTES`, text that is not UTF-8 (a byte-order mark is allowed), nesting
+    deeper than :data:`MAX_CONFIG_DEPTH`, more than :data:`MAX_CONFIG_ALIASES` YAML aliases or
+    aliases that would expand to more than :data:`MAX_CONFIG_NODES` values, a mapping key that
+    is not text, and values that are not JSON types (YAML dates and timestamps, ``!!binary``,
+    ``!!set``).
+    """
     import yaml
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
+    where = f"config file {str(path)!r}"
+    with open(path, "rb") as f:
+        raw = f.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{where} is larger than {MAX_CONFIG_BYTES >> 20} MiB; a config file holds settings, not data")
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{where} is not UTF-8 text (byte {raw[e.start:e.start + 1]!r} at offset {e.start}); "
+                          "save it as UTF-8") from None
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = _load_yaml(text, where)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         first = str(e).strip().splitlines()[0]
         raise ConfigError(f"config file {str(path)!r} cannot be parsed: {first}") from None
+    except RecursionError:
+        raise ConfigError(f"{where} is nested too deeply (more than {MAX_CONFIG_DEPTH} levels)") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
+    _check_plain(data, where)
     return data
+
+
+def _load_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load`` with bounded nesting and alias expansion (ConfigError beyond them)."""
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        def __init__(self, stream):
+            super().__init__(stream)
+            self.depth = 0
+            self.aliases = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_CONFIG_ALIASES:
+                    raise ConfigError(f"{where}: more than {MAX_CONFIG_ALIASES} YAML aliases (*name); refusing to expand them")
+                return super().compose_node(parent, index)
+            self.depth += 1
+            if self.depth > MAX_CONFIG_DEPTH:
+                raise ConfigError(f"{where} is nested too deeply (more than {MAX_CONFIG_DEPTH} levels)")
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    loader = BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, where)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: Any, where: str) -> None:
+    """Refuse a YAML node graph whose aliases expand to more than MAX_CONFIG_NODES values, or refer to themselves."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def children(node) -> list:
+        if isinstance(node, yaml.MappingNode):
+            return [n for pair in node.value for n in pair]
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        return []
+
+    def size(node) -> int:  # depth is bounded by the composer (MAX_CONFIG_DEPTH)
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise ConfigError(f"{where}: a YAML alias refers to a node that contains it (a recursive structure)")
+        active.add(key)
+        total = 1
+        for child in children(node):
+            total += size(child)
+            if total > MAX_CONFIG_NODES:
+                raise ConfigError(f"{where}: YAML aliases expand to more than {MAX_CONFIG_NODES:,} values; refusing to expand them")
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def _check_plain(data: Any, where: str) -> None:
+    """Every key text, every value a JSON type, nesting within MAX_CONFIG_DEPTH (ConfigError naming the key)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, key, depth = stack.pop()
+        at = f"{where}: {key}" if key else where
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigError(f"{where} is nested too deeply (more than {MAX_CONFIG_DEPTH} levels, at {key})")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise ConfigError(f"{at}: key {k!r} ({type(k).__name__}) must be text; quote it")
+                stack.append((v, f"{key}.{k}" if key else k, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((v, f"{key}[{i}]", depth + 1) for i, v in enumerate(value))
+        elif isinstance(value, (datetime.date, datetime.datetime)):
+            raise ConfigError(f"{at}: dates are not settings (got {value.isoformat()}); quote it to pass text")
+        elif not isinstance(value, _PLAIN):
+            raise ConfigError(f"{at}: {type(value).__name__} values are not settings (got {value!r:.60}); "
+                              "use text, numbers, true/false, lists and mappings")
 
 
 def config_path(value: Any, config_file: str | Path, key: str, flag: str) -> str:

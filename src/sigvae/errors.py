@@ -36,3 +36,17 @@ class NotSupportedError(SigvaeError):
 
 class TrainingDivergedError(SigvaeError):
     """A loss became NaN or infinite during training."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: the CLI's handler raises this so the command unwinds.
+
+    A BaseException (like KeyboardInterrupt) so that no ``except Exception`` swallows it,
+    but not KeyboardInterrupt itself: Lightning turns that into ``sys.exit(1)`` mid-fit,
+    which loses the exit status 130 and the message. Staged outputs are removed on the way
+    out, as for any failure.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

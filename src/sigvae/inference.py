@@ -14,7 +14,15 @@ import torch
 from scipy.signal import resample_poly
 
 from .data import SignalSet, load_signals
+from .data.audio import open_audio, read_audio_block
 from .errors import DataError
+from .limits import (
+    check_allocation,
+    check_bytes,
+    check_sample_rate,
+    resample_filter_bytes,
+    resampled_length,
+)
 from .models import SigModel
 
 
@@ -29,6 +37,12 @@ def fit_to_model(signals: np.ndarray, sample_rate: int, model: SigModel) -> np.n
     x = np.asarray(signals, dtype=np.float32)
     if x.ndim == 2:
         x = x[:, None, :]
+    sample_rate = check_sample_rate(sample_rate, "input")
+    out_len = resampled_length(x.shape[-1], sample_rate, cfg.sample_rate)
+    check_bytes(f"resampling {sample_rate} Hz → {cfg.sample_rate} Hz", resample_filter_bytes(sample_rate, cfg.sample_rate))
+    # float64 resampled, its float32 copy, the mono mix, the zero-padded clips and their reordered copy
+    check_allocation(f"{x.shape[0]} input signal(s) cut into the model's clips",
+                     (x.shape[0], x.shape[1], -(-out_len // cfg.length) * cfg.length), 24)
     if sample_rate != cfg.sample_rate:
         g = np.gcd(int(sample_rate), int(cfg.sample_rate))
         x = resample_poly(x, cfg.sample_rate // g, sample_rate // g, axis=-1).astype(np.float32)
@@ -54,6 +68,12 @@ def read_input(spec: str, model: SigModel, max_examples: int = 16, seed: int = 0
     """
     path = Path(spec)
     if path.is_file() and path.suffix.lower() not in (".npz",):
+        from .data.files import audio_file_info
+
+        info = audio_file_info(path)  # the clips kept (and their joined copy), from the header
+        cfg = model.config
+        n = min(int(max_examples), -(-resampled_length(max(1, info.frames), info.samplerate, cfg.sample_rate) // cfg.length))
+        check_allocation(f"{path}: {n} clips", (n, cfg.in_channels, cfg.length), 8)
         return np.concatenate(list(iter_audio_clips(path, model, max_clips=max_examples))), None
     data: SignalSet
     data, _ = load_signals(spec, n=max_examples, seed=seed, options=_source_options(model, spec))
@@ -66,21 +86,6 @@ def read_input(spec: str, model: SigModel, max_examples: int = 16, seed: int = 0
 #: Frames of the input file read at once by :func:`iter_audio_clips` (16 s at 16 kHz:
 #: 1 MiB per channel as float32), before the resampling margins.
 BLOCK_FRAMES = 1 << 18
-
-
-def read_audio_block(f, start: int, frames: int) -> np.ndarray:
-    """Frames ``start`` … ``start + frames`` of the open ``soundfile.SoundFile`` ``f``: float32 [C, frames].
-
-    Raises DataError if the file ends before them (its header promised more) or they
-    hold NaN/inf (a float WAV can), rather than embedding zeros or NaN.
-    """
-    f.seek(start)
-    x = f.read(frames, dtype="float32", always_2d=True).T
-    if x.shape[1] != frames:
-        raise DataError(f"{f.name}: audio data ends at frame {start + x.shape[1]}, but the header promises {f.frames} frames")
-    if not np.all(np.isfinite(x)):
-        raise DataError(f"{f.name}: contains NaN or inf samples")
-    return x
 
 
 def _model_rate_blocks(f, sample_rate: int, target: int, block: int) -> Iterator[np.ndarray]:
@@ -136,13 +141,14 @@ def iter_audio_clips(path: str | Path, model: SigModel, max_clips: int | None = 
     length = int(cfg.length)
     block = int(block or BLOCK_FRAMES)
     limit = np.inf if max_clips is None else int(max_clips)
-    try:
-        f = sf.SoundFile(str(path))
-    except Exception as e:  # soundfile raises several types for corrupt files
-        raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
+    f = open_audio(path)  # DataError if unreadable, empty, or holding fewer frames than its header declares
     with f:
-        if f.frames <= 0:
-            raise DataError(f"{path}: audio file is empty (0 samples)")
+        rate = check_sample_rate(f.samplerate, str(path))
+        check_bytes(f"{path}: resampling {rate} Hz → {cfg.sample_rate} Hz", resample_filter_bytes(rate, cfg.sample_rate))
+        # one block with its resampling margins (float32 read, float64 resampled), and one batch of clips
+        check_allocation(f"{path}: reading {f.channels} channel(s) in blocks", (f.channels, block + 3 * rate + 2 * length), 24)
+        clips = -(-resampled_length(f.frames, rate, cfg.sample_rate) // length)  # the file's clips at most
+        check_allocation(f"{path}: a batch of clips", (min(batch, clips, limit), cfg.in_channels, length), 8)
         if f.channels != cfg.in_channels and cfg.in_channels != 1:
             raise DataError(f"{path}: {f.channels} channels; the model expects {cfg.in_channels}")
         pending = np.zeros((cfg.in_channels, 0), np.float32)  # model-rate samples not yet in a clip
@@ -178,8 +184,17 @@ def iter_audio_clips(path: str | Path, model: SigModel, max_clips: int | None = 
 
 
 def _source_options(model: SigModel, spec: str) -> dict | None:
+    """The options the model was trained with, reused only for a built-in source of the same name.
+
+    A model folder may come from anyone: its ``training.json`` never chooses a file to
+    read, so its options are only taken for generated sources, whose options are typed
+    settings (checked when the source is built), never paths.
+    """
+    from .data import SOURCES
+
     meta = getattr(model, "metadata", {}) or {}
-    return meta.get("data_options") if meta.get("data") == spec else None
+    options = meta.get("data_options")
+    return options if spec in SOURCES and meta.get("data") == spec and isinstance(options, dict) else None
 
 
 @torch.no_grad()
@@ -221,11 +236,29 @@ def embed_batches(model: SigModel, batches: Iterable[np.ndarray]) -> dict[str, n
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
+def _check_outputs(what: str, model: SigModel, count: int, one: torch.Tensor, encode_first: bool = False) -> None:
+    """Check ``count`` examples' outputs against the memory budget before computing them.
+
+    ``one`` is one example's decoded features (or, with ``encode_first``, one input clip,
+    encoded and decoded here). Per example: the features, the waveform, and for a
+    reconstruction the input and its features, in float32, each held twice (tensor and
+    the list or stack they are gathered into).
+    """
+    with torch.no_grad():
+        numel = 0
+        if encode_first:
+            numel += one.numel() + model.features(one).numel()
+            one = model.decode(model.encode(one).mean)
+        numel += one.numel() + model.to_waveform(one).numel()
+    check_allocation(what, (int(count), numel), 8)
+
+
 @torch.no_grad()
 def reconstruct(model: SigModel, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Returns (input features, reconstructed features, reconstructed waveforms [N, C, T])."""
     model.eval()
     x = torch.from_numpy(clips).to(model.device)
+    _check_outputs(f"reconstructing {len(clips)} clips", model, len(clips), x[:1], encode_first=True)
     feats = model.features(x)
     rec = model.decode(model.encode(x).mean)
     return feats.cpu().numpy(), rec.cpu().numpy(), model.to_waveform(rec).cpu().numpy()
@@ -235,6 +268,7 @@ def reconstruct(model: SigModel, clips: np.ndarray) -> tuple[np.ndarray, np.ndar
 def sample(model: SigModel, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Decode ``n`` prior draws (seeded) → (features, waveforms [n, C, T])."""
     model.eval()
+    _check_outputs(f"sample --n {n}", model, n, model.sample(1))
     torch.manual_seed(seed)
     feats = model.sample(n)
     return feats.cpu().numpy(), model.to_waveform(feats).cpu().numpy()
@@ -251,6 +285,7 @@ def traverse(model: SigModel, clip: np.ndarray, steps: int = 7, span: float = 2.
     x = torch.from_numpy(np.asarray(clip, dtype=np.float32)[None]).to(model.device)
     mean = model.encode(x).mean[0]
     dims = list(range(model.latent_dim)) if dims is None else dims
+    _check_outputs(f"traverse --steps {steps} over {len(dims)} latent(s)", model, len(dims) * steps, model.decode(mean[None]))
     values = np.linspace(-span, span, steps)
     feats, waves = [], []
     for d in dims:

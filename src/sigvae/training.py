@@ -22,6 +22,8 @@ import io
 import json
 import logging
 import os
+import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -32,10 +34,10 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .config import check, from_dict, replace, to_dict
-from .errors import ConfigError, TrainingDivergedError
-from .io import write_json
-from .models import MODELS, SigModel, build_config, build_model
+from .config import check, from_dict, to_dict
+from .errors import ConfigError, Interrupted, ModelFileError, TrainingDivergedError
+from .io import replace_dir, write_json
+from .models import MODELS, SigModel, build_config, build_meta_model, build_model
 
 # Known-noise warnings from Lightning that say nothing about the user's run.
 warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
@@ -43,7 +45,9 @@ warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 RUN_FILE = "run.json"
-RUN_DIR_ENV = "SIGVAE_RUN_DIR"  # lets DDP worker processes find the folder rank 0 chose
+RUN_DIR_ENV = "SIGVAE_RUN_DIR"  # lets DDP worker processes find the folder rank 0 chose (ignored by rank 0)
+#: Training settings a resumed run may change: where and how it runs, not what it learns.
+_HARDWARE_KEYS = ("accelerator", "devices", "strategy", "num_nodes", "precision", "progress", "num_workers")
 
 
 @dataclass
@@ -73,19 +77,102 @@ class TrainConfig:
     def validate(self) -> None:
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
-        check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check(0 < self.lr < float("inf"), f"lr must be a positive finite number, got {self.lr}")
         check(0.0 <= self.val_fraction < 1.0, f"val_fraction must be in [0, 1), got {self.val_fraction}")
         check(self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
         check(self.num_workers >= 0, "num_workers must be >= 0")
         check(self.num_nodes >= 1, "num_nodes must be >= 1")
         check(self.gradient_clip >= 0, "gradient_clip must be >= 0")
-        check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        check(0 <= self.seed < 2**32, f"seed must be in [0, 2^32), got {self.seed}")
+        check_hardware(self.accelerator, self.devices, self.strategy, self.precision)
 
     @property
     def distributed(self) -> bool:
         d = str(self.devices)
         several = (d.isdigit() and int(d) > 1) or d == "-1" or "," in d
         return self.num_nodes > 1 or several or any(s in self.strategy for s in ("ddp", "fsdp", "deepspeed"))
+
+
+def _precision_choices() -> list[str]:
+    """The ``precision`` values Lightning's Trainer accepts, as text."""
+    from typing import get_args
+
+    try:
+        from lightning.fabric.connector import _PRECISION_INPUT
+
+        values: list = []
+        for arg in get_args(_PRECISION_INPUT):
+            values.extend(get_args(arg) or [arg])
+        out = [str(v) for v in values if not isinstance(v, type)]
+        if out:
+            return list(dict.fromkeys(out))
+    except ImportError:  # a Lightning without this private name: its documented values
+        pass
+    return ["transformer-engine", "transformer-engine-float16", "16-true", "16-mixed", "bf16-true", "bf16-mixed",
+            "32-true", "64-true", "64", "32", "16", "bf16"]
+
+
+def check_hardware(accelerator: str, devices: str, strategy: str, precision: str) -> None:
+    """Refuse Lightning flags the Trainer would reject, before anything is loaded or created.
+
+    ``accelerator`` must be one Lightning knows (``auto``, ``gpu`` or a registered name) and
+    available on this machine; ``strategy`` ``auto`` or a registered one (FSDP needs a CUDA
+    accelerator, DeepSpeed its package); ``precision`` one of Lightning's values; ``devices``
+    what the accelerator parses (a count, ``auto``, or GPU ids), no more than this machine
+    has (CPU: at most its cores, as processes). Raises ConfigError naming the flag.
+    """
+    import importlib.util
+
+    from lightning.pytorch.accelerators import AcceleratorRegistry
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    known = sorted(AcceleratorRegistry.available_accelerators())
+    acc = str(accelerator).lower()
+    check(acc in ("auto", "gpu", *known), f"accelerator: expected one of auto, gpu, {', '.join(known)}; got {accelerator!r}")
+    available = [a for a in known if AcceleratorRegistry[a]["accelerator"].is_available()]
+    if acc == "auto":
+        try:
+            from lightning.pytorch.trainer.connectors.accelerator_connector import (
+                _select_auto_accelerator,
+            )
+
+            acc = _select_auto_accelerator()
+        except ImportError:
+            acc = "cuda" if "cuda" in available else "cpu"
+    elif acc == "gpu":
+        gpus = [a for a in ("mps", "cuda") if a in available]
+        check(bool(gpus), f"accelerator: 'gpu' asked for, but this machine has none (available: {', '.join(available)})")
+        acc = gpus[0]
+    check(acc in available, f"accelerator: {accelerator!r} is not available on this machine (available: {', '.join(available)})")
+
+    strategies = StrategyRegistry.available_strategies()
+    strat = str(strategy).lower()
+    common = [n for n in sorted(strategies) if "find_unused" not in n and "offload" not in n]
+    check(strat == "auto" or strat in strategies,
+          f"strategy: expected auto or a Lightning strategy ({', '.join(common)}, ...); got {strategy!r}")
+    check("fsdp" not in strat or acc == "cuda", f"strategy: {strategy!r} needs a CUDA accelerator, got {acc!r}")
+    check("deepspeed" not in strat or importlib.util.find_spec("deepspeed") is not None,
+          f"strategy: {strategy!r} needs the deepspeed package, which is not installed")
+    check(not (acc == "mps" and ("ddp" in strat or "deepspeed" in strat)),
+          f"strategy: {strategy!r} does not run on the MPS accelerator (use accelerator 'cpu' or strategy 'auto')")
+
+    choices = _precision_choices()
+    check(str(precision) in choices, f"precision: expected one of {', '.join(choices)}; got {precision!r}")
+    check(not str(precision).startswith("transformer-engine") or importlib.util.find_spec("transformer_engine") is not None,
+          f"precision: {precision!r} needs the transformer_engine package, which is not installed")
+
+    d = str(devices).strip()
+    if d == "auto":
+        return
+    value: Any = int(d) if d.isdigit() else d
+    check(value not in (0, ""), f"devices: expected at least one device, got {devices!r}")
+    try:
+        count = AcceleratorRegistry.get(acc).parse_devices(value)
+    except Exception as e:  # Lightning raises MisconfigurationException, TypeError or ValueError
+        raise ConfigError(f"devices: {devices!r} is not valid for the {acc} accelerator ({str(e).strip()})") from None
+    if acc == "cpu":
+        cores = os.cpu_count() or 1
+        check(count <= cores, f"devices: {devices!r} asks for {count} CPU processes; this machine has {cores} CPU cores")
 
 
 class EpochShuffleSampler(Sampler[int]):
@@ -165,6 +252,7 @@ class SigLightningModule(L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int):
         out = self.model.step(batch, "val")
+        self._check_finite(out, f"validation after epoch {self.current_epoch}, batch {batch_idx}")
         bs = _batch_size(batch)
         self.log("val/loss", next(iter(out.losses.values())), prog_bar=True, on_epoch=True, sync_dist=True, batch_size=bs)
         for k, v in out.logs.items():
@@ -243,6 +331,29 @@ def atomic_checkpoint_io():
     return AtomicCheckpointIO()
 
 
+def check_checkpoint(path: str | os.PathLike) -> None:
+    """Refuse a checkpoint that ``torch.load(weights_only=True)`` cannot read, before Lightning loads it.
+
+    A ``last.ckpt`` that is damaged, or a pickle that would run code (refused by
+    ``weights_only``, so nothing in it runs), becomes a :class:`ModelFileError` naming the
+    file instead of an ``UnpicklingError`` traceback from inside Lightning. The check maps
+    the file (``mmap``) rather than reading every tensor.
+    """
+    import pickle
+    import zipfile
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            zipped = f.read(4) == b"PK\x03\x04"
+        torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError,
+            IndexError, zipfile.BadZipFile, OSError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelFileError(f"{path}: not a checkpoint sigvae can load safely; refusing to resume from it "
+                             f"({first[:200]})") from None
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` returns: the trained model (best weights), its folder and its history."""
@@ -305,6 +416,8 @@ def fit(
     last = ckpt_dir / "last.ckpt"
     if resume and not last.is_file():
         raise ConfigError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
+    if resume:
+        check_checkpoint(last)  # one line naming the file, not Lightning's traceback
     L.seed_everything(config.seed, workers=True, verbose=False)
     model.configure_for_data(len(train_data))
     module = SigLightningModule(model, config)
@@ -369,50 +482,115 @@ def fit(
 
 def train(
     model: str,
-    data: str = "syntone",
+    data: str | None = "syntone",
     *,
     out: str | os.PathLike | None = None,
     model_config: dict | None = None,
     train_config: TrainConfig | dict | None = None,
-    num_examples: int = 2000,
+    num_examples: int | None = 2000,
     data_options: dict | None = None,
     resume: bool = False,
     callbacks: list[L.Callback] | None = None,
     init_from: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> FitResult:
     """Train registered model ``model`` on ``data`` and return the :class:`FitResult`.
 
     ``data``: a built-in source name (``num_examples`` clips drawn from the training
     seed), an ``.npz`` or a folder of audio files. ``out``: the run folder (default
     ``runs/<model>-seed<seed>``). With ``resume``, the settings saved in
-    ``out/run.json`` are used and only ``train_config['epochs']`` may change.
+    ``out/run.json`` are used: only ``train_config['epochs']`` and the hardware keys may
+    change, and any other setting given (``data``, ``num_examples``, ``model_config``,
+    ...; pass None to leave one out) must equal the saved one, else ConfigError.
 
     ``init_from``: a trained model folder to fine-tune. Its config and weights are the
     starting point (``model`` may be empty or must name the same model; ``model_config``
     may change only settings that keep the weights' shapes, such as ``beta``); the
     data's shape must match what the model was trained on.
+
+    ``out`` must be missing or empty unless ``resume`` (continue the run in it) or
+    ``overwrite`` (train in a fresh folder beside it, which replaces it only when training
+    succeeded). The folder is locked while training (a second process is refused with a
+    :class:`ConfigError`), created only after the data and settings were checked, and
+    removed again if training fails; an interrupted new run stays, to be resumed.
     """
+
+    from .io import check_out_path, confined_to, output_lock
+
+    tcfg = train_config if isinstance(train_config, TrainConfig) else from_dict(TrainConfig, train_config or {}, where="training")
+    run_dir = check_out_path(out if out is not None else f"runs/{model or 'model'}-seed{tcfg.seed}")
+    if not is_global_zero():
+        # A DDP worker: rank 0 checks, locks and creates the folder (maybe a staging one,
+        # which it names in the environment of the workers Lightning starts); the worker
+        # writes nothing there itself.
+        return _train_in(Path(os.environ.get(RUN_DIR_ENV) or run_dir), model, data, model_config, train_config, tcfg,
+                         num_examples, data_options, resume, callbacks, init_from)
+    with output_lock(run_dir):
+        if resume:
+            return _train_in(run_dir, model, data, model_config, train_config, tcfg, num_examples,
+                             data_options, resume, callbacks, init_from)
+        holds_run = (run_dir / RUN_FILE).exists() or (run_dir / "checkpoints").exists()
+        if run_dir.exists() and not run_dir.is_dir():
+            raise ConfigError(f"--out {run_dir} exists and is not a folder")
+        occupied = run_dir.is_dir() and any(run_dir.iterdir())
+        if occupied and not overwrite:
+            what = "a run; pass --resume to continue it," if holds_run else "files;"
+            raise ConfigError(f"{run_dir} already holds {what} choose another --out, or pass --overwrite to replace it")
+        # A new run is built in its own folder and only then takes the place of what --out
+        # held, so a failed or killed retraining leaves the old model folder untouched.
+        work = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".partial", dir=run_dir.parent)) if occupied else run_dir
+        created = occupied or not run_dir.exists()
+        try:
+            with confined_to(work):  # every file this run writes lands inside its folder
+                result = _train_in(work, model, data, model_config, train_config, tcfg, num_examples,
+                                   data_options, resume, callbacks, init_from, create=True)
+        except (Interrupted, KeyboardInterrupt):
+            if work != run_dir:
+                shutil.rmtree(work, ignore_errors=True)
+            raise  # a new run's folder stays: 'sigvae train --out RUN --resume' continues it
+        except BaseException:
+            # Nothing half-made stays behind: the folder of a run that failed is removed
+            # (a folder that existed, empty, before stays, empty).
+            if created:
+                shutil.rmtree(work, ignore_errors=True)
+            elif work.is_dir():
+                for child in work.iterdir():
+                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            raise
+        if work != run_dir:
+            replace_dir(work, run_dir)
+            result.run_dir = run_dir
+        return result
+
+
+def _train_in(run_dir: Path, model, data, model_config, train_config, tcfg, num_examples, data_options, resume,
+              callbacks, init_from, create: bool = False) -> FitResult:
+    """:func:`train` in the folder ``run_dir`` (the output lock is held by the caller)."""
     from .data import SignalDataset, load_signals
 
+    if not resume:
+        data = "syntone" if data is None else data
+        num_examples = 2000 if num_examples is None else num_examples
     init_state = None
     if init_from is not None and not resume:
         model, model_config, init_state = _init_from(init_from, model, model_config)
-    tcfg = train_config if isinstance(train_config, TrainConfig) else from_dict(TrainConfig, train_config or {}, where="training")
-    run_dir = Path(os.environ.get(RUN_DIR_ENV) or out or f"runs/{model}-seed{tcfg.seed}")
     run_file = run_dir / RUN_FILE
     if resume:
-        if not run_file.is_file():
-            raise ConfigError(f"{run_dir}: cannot resume, no {RUN_FILE} (was this folder made by 'sigvae train'?)")
-        saved = json.loads(run_file.read_text())
+        saved = _read_run_file(run_dir)
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if not last.is_file():  # checked before run.json is rewritten below
+            raise ConfigError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
+        check_checkpoint(last)
+        _check_resume_request(run_dir, saved, model, data, num_examples, data_options, model_config, train_config)
         model, data, num_examples = saved["model"], saved["data"], saved["num_examples"]
         init_from = saved.get("init_from")  # the checkpoint, not the folder, restores the weights
         data_options, model_config = saved.get("data_options"), saved["model_config"]
         epochs = tcfg.epochs if isinstance(train_config, TrainConfig) or (train_config or {}).get("epochs") else None
-        tcfg = from_dict(TrainConfig, saved["train_config"], where="training")
-        if epochs:
-            tcfg = replace(tcfg, {"epochs": epochs})
-    elif is_global_zero() and (run_dir / "checkpoints" / "last.ckpt").exists():
-        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+        # Hardware may differ from the first piece's (another machine, more devices): merged
+        # before the saved settings are checked, so a run saved on a GPU resumes on a CPU.
+        hardware = {k: v for k, v in (train_config or {}).items() if k in _HARDWARE_KEYS} if isinstance(train_config, dict) else {}
+        merged = {**saved["train_config"], **hardware, **({"epochs": epochs} if epochs else {})}
+        tcfg = from_dict(TrainConfig, merged, where=f"{run_file}: train_config")
     # A model that trains on other data than a SignalSet (mixtures + stems, ...) provides
     # build_training_data(data, seed=, val_fraction=, num_examples=, options=) →
     # (train dataset, val dataset or None, config overrides, metadata); fit() is the same.
@@ -436,12 +614,15 @@ def train(
             "channels": signals.channels, "factor_names": signals.factor_names, "factor_sizes": signals.factor_sizes,
             "source": None if source is None else source.name,
         }
+    # Weights, gradients and the optimiser's two moments, counted on the meta device first.
+    build_meta_model(model, mcfg, what="training", copies=4)
     L.seed_everything(tcfg.seed, workers=True, verbose=False)  # initial weights come from the seed too
     net = build_model(model, mcfg)
     if init_state is not None:
         _load_init_weights(net, init_state, init_from)
     if is_global_zero():
-        run_dir.mkdir(parents=True, exist_ok=True)
+        if create:
+            run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_file, {
             "model": net.registry_name, "data": str(data), "num_examples": num_examples,
             "data_options": data_options, "model_config": to_dict(mcfg), "train_config": to_dict(tcfg),
@@ -457,6 +638,74 @@ def train(
     finally:
         if is_global_zero():
             os.environ.pop(RUN_DIR_ENV, None)
+
+
+def _read_run_file(run_dir: Path) -> dict:
+    """The checked ``run.json`` of a run to resume; ConfigError if it is missing or damaged."""
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: cannot resume, no {RUN_FILE} (was this folder made by 'sigvae train'?)")
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ModelFileError(f"{path}: damaged, cannot resume ({_first_line(e)})") from None
+    expected = {"model": str, "data": str, "num_examples": int, "model_config": dict, "train_config": dict}
+    if not isinstance(saved, dict):
+        raise ModelFileError(f"{path}: damaged, cannot resume (expected a JSON object)")
+    for key, kind in expected.items():
+        if not isinstance(saved.get(key), kind) or isinstance(saved.get(key), bool):
+            raise ModelFileError(f"{path}: damaged, cannot resume ({key!r} should be {kind.__name__})")
+    if not isinstance(saved.get("data_options"), (dict, type(None))) or not isinstance(saved.get("init_from"), (str, type(None))):
+        raise ModelFileError(f"{path}: damaged, cannot resume (data_options/init_from)")
+    if saved["model"] not in MODELS:
+        raise ModelFileError(f"{path}: unknown model {saved['model']!r}")
+    return saved
+
+
+def _same_setting(a: Any, b: Any) -> bool:
+    """Settings equal as JSON would hold them (4 == 4.0, a tuple == a list)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return float(a) == float(b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_setting(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_setting(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _check_resume_request(run_dir: Path, saved: dict, model, data, num_examples, data_options, model_config,
+                          train_config) -> None:
+    """Refuse settings given with ``resume`` that differ from the run's saved ones (they would be ignored)."""
+    differ = []
+    if model and MODELS.get(model).name != saved["model"]:
+        differ.append(f"the model ({model!r}; the run trains {saved['model']!r})")
+    if data is not None and str(data) != saved["data"]:
+        differ.append(f"the data ({str(data)!r}; the run uses {saved['data']!r})")
+    if num_examples is not None and num_examples != saved["num_examples"]:
+        differ.append(f"the number of examples ({num_examples}; the run uses {saved['num_examples']})")
+    for section, given, stored in (("data_options", data_options, saved.get("data_options") or {}),
+                                   ("model_config", model_config, saved["model_config"])):
+        for key, value in (given or {}).items():
+            if key not in stored or not _same_setting(value, stored[key]):
+                differ.append(f"{section}.{key} ({value!r}; the run uses {stored.get(key)!r})")
+    if isinstance(train_config, dict):
+        # The saved hardware is not compared (it may change), nor checked here against this machine.
+        stored = from_dict(TrainConfig, {k: v for k, v in saved["train_config"].items() if k not in _HARDWARE_KEYS},
+                           where=f"{run_dir / RUN_FILE}: train_config")
+        given = from_dict(TrainConfig, {**to_dict(stored), **train_config}, where="training")
+        for key in train_config:
+            if key not in ("epochs", *_HARDWARE_KEYS) and not _same_setting(getattr(given, key), getattr(stored, key)):
+                differ.append(f"training.{key} ({getattr(given, key)!r}; the run uses {getattr(stored, key)!r})")
+    if differ:
+        raise ConfigError(f"{run_dir}: --resume continues the run with its saved settings, but {differ[0]} differs; "
+                          "only the epochs and the hardware may change (start a new run with another --out instead)")
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _init_from(folder, model: str, model_config: dict | None) -> tuple[str, dict, dict]:

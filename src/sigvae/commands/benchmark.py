@@ -27,6 +27,25 @@ def add_parser(sub) -> None:
 SUBTASKS: dict[tuple[str, str], str] = {("separation", "spectrogram"): "separation-spectrogram"}
 
 
+#: Options of ``sigvae`` itself (before the command) that take a value: skipped when
+#: looking for the command's position.
+TOP_LEVEL_VALUE_OPTIONS = ("--max-memory",)
+
+
+def _command_index(argv: list[str]) -> int | None:
+    """The position of the command (``train``, ``benchmark``, ...) in ``argv``: the first
+    argument that is neither an option of ``sigvae`` itself nor that option's value."""
+    skip = False
+    for i, a in enumerate(argv):
+        if skip:
+            skip = False
+        elif a.startswith("-"):
+            skip = a in TOP_LEVEL_VALUE_OPTIONS
+        else:
+            return i
+    return None
+
+
 def default_task_argv(argv: list[str]) -> list[str]:
     """Rewrite ``benchmark`` arguments before parsing; returns the new argv.
 
@@ -37,9 +56,9 @@ def default_task_argv(argv: list[str]) -> list[str]:
     """
     from ..experiments import TASKS
 
-    if not TASKS or "benchmark" not in argv:
-        return argv
-    i = argv.index("benchmark")
+    i = _command_index(argv)
+    if not TASKS or i is None or argv[i] != "benchmark":
+        return argv  # 'benchmark' elsewhere (``train vae --out benchmark``) is just a value
     rest = argv[i + 1 :]
     if not rest or rest[0] not in TASKS and rest[0] not in ("-h", "--help"):
         return argv[: i + 1] + [next(iter(TASKS))] + rest

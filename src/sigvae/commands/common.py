@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 TRAINER_FLAGS = ("accelerator", "devices", "strategy", "num_nodes", "precision")
 
@@ -27,11 +28,34 @@ def non_negative_int(text: str) -> int:
     return v
 
 
-def non_negative_float(text: str) -> float:
+#: Seeds go to NumPy, torch and Lightning's ``seed_everything``, which takes 32-bit unsigned seeds.
+SEED_LIMIT = 2**32
+
+
+def seed_int(text: str) -> int:
+    """A ``--seed``: an integer in [0, 2^32)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed in [0, 2^32), got {text!r}") from None
+    if not 0 <= v < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer seed in [0, 2^32), got {v}")
+    return v
+
+
+def finite_float(text: str) -> float:
+    """A finite number (``inf`` and ``nan`` are refused: no setting of sigvae means them)."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return v
+
+
+def non_negative_float(text: str) -> float:
+    v = finite_float(text)
     if not v >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return v

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from .common import non_negative_int, positive_int
+from .common import finite_float, positive_int, seed_int
 
 
 def add_parser(sub) -> None:
@@ -16,8 +16,8 @@ def add_parser(sub) -> None:
     s = dsub.add_parser("syntone", help="export SynTone clips with their factors to an .npz")
     s.add_argument("--out", required=True, help="output .npz file")
     s.add_argument("--n", type=positive_int, default=1000, help="number of clips (default 1000)")
-    s.add_argument("--seed", type=non_negative_int, default=0)
-    s.add_argument("--duration", type=float, help="seconds per clip (default 1.0)")
+    s.add_argument("--seed", type=seed_int, default=0)
+    s.add_argument("--duration", type=finite_float, help="seconds per clip (default 1.0)")
     s.add_argument("--sample-rate", type=positive_int)
     s.set_defaults(func=run_syntone)
     # Each data family registers its own `sigvae data NAME` subcommand.
@@ -31,12 +31,19 @@ def add_parser(sub) -> None:
 
 
 def run_syntone(args: argparse.Namespace) -> int:
-    from ..data import SynTone, SynToneConfig
     from ..errors import DataError
-    from ..io import write_npz
+    from ..io import output_file
 
     if not args.out.endswith(".npz"):
         raise DataError(f"--out must end in .npz, got {args.out!r}")
+    with output_file(args.out) as out:
+        return _export_syntone(args, out)
+
+
+def _export_syntone(args: argparse.Namespace, out) -> int:
+    from ..data import SynTone, SynToneConfig
+    from ..io import write_npz
+
     cfg = SynToneConfig()
     if args.duration is not None:
         cfg.duration = args.duration
@@ -48,7 +55,7 @@ def run_syntone(args: argparse.Namespace) -> int:
     src = SynTone(from_dict(SynToneConfig, to_dict(cfg), where="syntone"))
     data = src.signal_set(args.n, args.seed)
     write_npz(
-        args.out, signals=data.signals, sample_rate=np.int64(data.sample_rate), factors=data.factors,
+        out, signals=data.signals, sample_rate=np.int64(data.sample_rate), factors=data.factors,
         factor_names=np.array(data.factor_names), factor_sizes=np.array(data.factor_sizes),
         frequencies_hz=src.frequencies, amplitudes=src.amplitudes, waveforms=np.array(src.config.waveforms),
     )

@@ -20,7 +20,7 @@ import argparse
 
 import numpy as np
 
-from .common import non_negative_int, positive_int
+from .common import positive_int, seed_int
 
 
 def add_parser(sub) -> None:
@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--max-examples", type=positive_int, default=None,
                    help="at most this many clips (default: every clip of an audio file, read in blocks; 64 for other inputs)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed for drawing from a built-in source")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed for drawing from a built-in source")
     p.add_argument("--split", choices=["train", "val", "test"], help="SimVowels speaker split (default: the one trained on)")
     p.add_argument("--batch-size", type=positive_int, default=32, help="clips encoded at once (default 32)")
     p.set_defaults(func=run_embed)
@@ -41,8 +41,14 @@ def run_embed(args: argparse.Namespace) -> int:
 
     from ..data import SOURCES, load_signals
     from ..errors import DataError
-    from ..inference import embed_batches, fit_to_model, iter_audio_clips, read_input
-    from ..io import write_npz
+    from ..inference import (
+        _source_options,
+        embed_batches,
+        fit_to_model,
+        iter_audio_clips,
+        read_input,
+    )
+    from ..io import output_file, write_npz
     from ..modelfile import load
 
     if not args.out.endswith(".npz"):
@@ -50,36 +56,36 @@ def run_embed(args: argparse.Namespace) -> int:
     if args.split and args.input != "simvowels":
         # Checked before anything is read, so a recording or file never ignores it silently.
         raise DataError(f"--split applies to simvowels only, not {args.input!r}")
-    model = load(args.run)
-    extra: dict[str, np.ndarray] = {}
-    factors = None
-    path = Path(args.input)
-    if args.input not in SOURCES and path.is_file() and path.suffix.lower() != ".npz":
-        # One recording: streamed, so its length does not bound what can be embedded.
-        batches = iter_audio_clips(path, model, max_clips=args.max_examples, batch=args.batch_size)
-    else:
-        n = args.max_examples or 64
-        if args.input in SOURCES:
-            meta = getattr(model, "metadata", {}) or {}
-            options = dict(meta.get("data_options") or {}) if meta.get("data") == args.input else {}
-            if args.split:
-                options["split"] = args.split
-            data, source = load_signals(args.input, n=n, seed=args.seed, options=options or None)
-            clips = fit_to_model(data.signals, data.sample_rate, model)
-            factors = data.factors if len(clips) == len(data) else None
-            if factors is not None and hasattr(source, "frame_vowels"):
-                extra["frame_vowels"] = source.frame_vowels(factors)
-                extra["factor_names"] = np.array(data.factor_names)
+    with output_file(args.out) as out:
+        model = load(args.run)
+        extra: dict[str, np.ndarray] = {}
+        factors = None
+        path = Path(args.input)
+        if args.input not in SOURCES and path.is_file() and path.suffix.lower() != ".npz":
+            # One recording: streamed, so its length does not bound what can be embedded.
+            batches = iter_audio_clips(path, model, max_clips=args.max_examples, batch=args.batch_size)
         else:
-            clips, factors = read_input(args.input, model, max_examples=n, seed=args.seed)
-        batches = (clips[i : i + args.batch_size] for i in range(0, len(clips), args.batch_size))
-    arrays = embed_batches(model, batches)
-    count = len(arrays["embedding"])
-    if hasattr(model, "subspace_names"):
-        arrays["subspaces"] = np.array(model.subspace_names())
-    if factors is not None:
-        arrays["factors"] = factors
-    write_npz(args.out, **arrays, **extra, sample_rate=np.int64(model.config.sample_rate))
+            n = args.max_examples or 64
+            if args.input in SOURCES:
+                options = dict(_source_options(model, args.input) or {})
+                if args.split:
+                    options["split"] = args.split
+                data, source = load_signals(args.input, n=n, seed=args.seed, options=options or None)
+                clips = fit_to_model(data.signals, data.sample_rate, model)
+                factors = data.factors if len(clips) == len(data) else None
+                if factors is not None and hasattr(source, "frame_vowels"):
+                    extra["frame_vowels"] = source.frame_vowels(factors)
+                    extra["factor_names"] = np.array(data.factor_names)
+            else:
+                clips, factors = read_input(args.input, model, max_examples=n, seed=args.seed)
+            batches = (clips[i : i + args.batch_size] for i in range(0, len(clips), args.batch_size))
+        arrays = embed_batches(model, batches)
+        count = len(arrays["embedding"])
+        if hasattr(model, "subspace_names"):
+            arrays["subspaces"] = np.array(model.subspace_names())
+        if factors is not None:
+            arrays["factors"] = factors
+        write_npz(out, **arrays, **extra, sample_rate=np.int64(model.config.sample_rate))
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in arrays.items() if k != "subspaces")
     print(f"wrote {count} examples to {args.out}: {shapes}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import non_negative_float, non_negative_int, positive_int
+from .common import non_negative_float, positive_int, seed_int
 
 
 def add_parser(sub) -> None:
@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("sample", help="decode draws from the prior; write WAVs and a figure")
     p.add_argument("run")
     p.add_argument("--n", type=positive_int, default=8)
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=run_sample)
 
@@ -76,13 +76,23 @@ def run_sample(args: argparse.Namespace) -> int:
 def run_traverse(args: argparse.Namespace) -> int:
     import torch
 
+    from ..data import SOURCES
+    from ..errors import ConfigError
     from ..inference import read_input, traverse
     from ..io import staged_dir, write_wav
     from ..report.figures import traversal_grid
     from ..report.html import Report
 
     model = _load(args.run)
-    spec = args.input or (model.metadata or {}).get("data")
+    trained_on = (model.metadata or {}).get("data")
+    # A model folder never names a file sigvae opens (it may come from anyone): without
+    # --input, start from the built-in source it was trained on, or ask for a clip.
+    spec = args.input
+    if not spec and isinstance(trained_on, str) and trained_on in SOURCES:
+        spec = trained_on
+    elif not spec and trained_on:
+        raise ConfigError(f"{args.run} was trained on files; pass --input CLIP (an audio file, .npz or folder) "
+                          "to start the traversal from")
     if spec:
         clip = read_input(spec, model, max_examples=1)[0][0]
     else:  # start from the decoded prior mean: a clip whose posterior is near 0

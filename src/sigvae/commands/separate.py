@@ -55,7 +55,7 @@ def run_separate(args: argparse.Namespace) -> int:
 
     from ..data.tracks import read_audio, resample
     from ..errors import ConfigError, DataError, NotSupportedError
-    from ..io import staged_dir, write_json, write_wav
+    from ..io import safe_names, staged_dir, write_json, write_wav
     from ..modelfile import load
 
     # Check the chunking before any work: a file shorter than one chunk would otherwise
@@ -75,6 +75,13 @@ def run_separate(args: argparse.Namespace) -> int:
     info = audio_info(path)
     if info.samplerate == cfg.sample_rate and hasattr(model, "_separate_batch") and hasattr(model, "align"):
         return run_streaming(args, model, path, info)
+    from ..limits import check_allocation, resampled_length
+
+    # In memory: the input at the model's rate, the estimates of every source (stacked and
+    # rearranged: float32, three copies) and the input at its own rate.
+    check_allocation(f"{path}: separating {info.frames} frames into {len(cfg.names)} sources in memory",
+                     (3 * len(cfg.names) + 2, max(info.channels, cfg.in_channels),
+                      max(info.frames, resampled_length(info.frames, info.samplerate, cfg.sample_rate))), 4)
     audio, sr = read_audio(path)
     notes = []
     if sr != cfg.sample_rate:
@@ -101,7 +108,7 @@ def run_separate(args: argparse.Namespace) -> int:
         est = resample(est, cfg.sample_rate, sr)
     n = audio.shape[-1] if sr == cfg.sample_rate else int(round(audio.shape[-1] * sr / cfg.sample_rate))
     est = est[..., :n]
-    names = cfg.names
+    names = safe_names(cfg.names, "source name")
     seconds = est.shape[-1] / sr
     with staged_dir(args.out) as out:
         for k, name in enumerate(names):
@@ -120,15 +127,12 @@ def run_separate(args: argparse.Namespace) -> int:
 
 
 def audio_info(path):
-    """``soundfile.info`` of ``path`` (frames, samplerate, channels); DataError if unreadable or empty."""
-    import soundfile as sf
-
+    """``soundfile.info`` of ``path`` (frames, samplerate, channels); DataError if unreadable, empty,
+    cut short (fewer frames than its header declares) or at an unsupported rate."""
+    from ..data.files import audio_file_info
     from ..errors import DataError
 
-    try:
-        info = sf.info(str(path))
-    except Exception as e:  # soundfile raises several types for corrupt files
-        raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
+    info = audio_file_info(path)
     if info.frames <= 0:
         raise DataError(f"{path}: audio file is empty (0 samples)")
     return info
@@ -173,23 +177,22 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
     import soundfile as sf
     import torch
 
+    from ..data.audio import open_audio
     from ..inference import read_audio_block
-    from ..io import staged_dir, write_json
+    from ..io import check_inside, safe_names, staged_dir, write_json
     from ..models.separator import TARGET_RMS
     from ..spectral.chunks import separate_stream
 
     cfg, sr, total, c = model.config, int(info.samplerate), int(info.frames), int(info.channels)
     block = 1 << 20
-    with sf.SoundFile(str(path)) as f:
-        sumsq = np.zeros(c)
-        while True:
-            x = f.read(block, dtype="float32", always_2d=True)
-            if not len(x):
-                break
-            if not np.all(np.isfinite(x)):
-                from ..errors import DataError
+    from ..limits import check_allocation
 
-                raise DataError(f"{path}: contains NaN or inf samples")
+    check_allocation(f"{path}: reading {c} channel(s) in blocks of {block} frames", (c, block), 12)  # float32 + float64
+    with open_audio(path) as f:
+        sumsq = np.zeros(c)
+        for begin in range(0, total, block):
+            # [n, C] as read; DataError if the file ends before its header says, or holds NaN/inf
+            x = read_audio_block(f, begin, min(block, total - begin)).T
             sumsq += np.square(x.astype(np.float64)).sum(0)
     _, how = prepare_channels(np.zeros((c, 1), np.float32), cfg.in_channels, str(path))
     notes = []
@@ -204,9 +207,9 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
     scale = torch.tensor([TARGET_RMS / max(float(r), 1e-5) for r in rms], dtype=torch.float32)[:, None]
     chunk = max(model.align, int(round(args.chunk_seconds * sr)) // model.align * model.align)
     overlap = min(int(round(args.overlap_seconds * sr)), chunk - model.align)
-    names = cfg.names
+    names = safe_names(cfg.names, "source name")
     with staged_dir(args.out) as out, sf.SoundFile(str(path)) as f:
-        raws = [open(out / f".{name}.f32", "wb") for name in names]
+        raws = [open(check_inside(out / f".{name}.f32", out), "wb") for name in names]
         peaks = np.zeros(len(names))
 
         def read(start: int, stop: int) -> np.ndarray:
@@ -218,7 +221,10 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
             for k, raw in enumerate(raws):
                 part = (est[k] / scale).numpy().astype(np.float32)
                 peaks[k] = max(peaks[k], float(np.max(np.abs(part))) if part.size else 0.0)
-                raw.write(np.ascontiguousarray(part.T).tobytes())
+                try:
+                    raw.write(np.ascontiguousarray(part.T).tobytes())
+                except OSError as e:  # name the file: "[Errno 28] No space left on device: '…'"
+                    raise OSError(e.errno, e.strerror or str(e), raw.name) from None
 
         start = time.time()
         try:
@@ -253,11 +259,17 @@ def _raw_to_wav(raw, wav, channels: int, sample_rate: int, peak: float, block: i
 
     # Plain block reads, not np.memmap: pages of a memory map stay in the process's
     # resident set, which would grow with the recording's length.
-    with open(raw, "rb") as src, sf.SoundFile(str(wav), "w", int(sample_rate), channels, subtype="PCM_16", format="WAV") as out:
-        while True:
-            part = np.fromfile(src, dtype=np.float32, count=block * channels)
-            if not part.size:
-                break
-            part = part.reshape(-1, channels)
-            out.write(part / peak if peak > 1.0 else part)
+    try:
+        with open(raw, "rb") as src, sf.SoundFile(str(wav), "w", int(sample_rate), channels, subtype="PCM_16", format="WAV") as out:
+            while True:
+                part = np.fromfile(src, dtype=np.float32, count=block * channels)
+                if not part.size:
+                    break
+                part = part.reshape(-1, channels)
+                out.write(part / peak if peak > 1.0 else part)
+    except (OSError, RuntimeError) as e:  # libsndfile reports a full disk as a RuntimeError without the file
+        if isinstance(e, OSError) and e.filename:
+            raise
+        raise OSError(getattr(e, "errno", None) or 5, str(e).strip().splitlines()[0] if str(e).strip() else "write failed",
+                      str(wav)) from None
     os.unlink(raw)

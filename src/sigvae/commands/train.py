@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 from .common import (
     add_trainer_args,
+    finite_float,
     non_negative_float,
     non_negative_int,
     positive_int,
+    seed_int,
     trainer_overrides,
 )
 
@@ -47,11 +49,11 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="run folder (default runs/<model>-seed<seed>)")
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--batch-size", type=positive_int)
-    p.add_argument("--lr", type=float)
+    p.add_argument("--lr", type=finite_float)
     p.add_argument("--latent-dim", type=positive_int)
     p.add_argument("--beta", type=non_negative_float, help="weight of the KL (or TC for β-TCVAE) term")
-    p.add_argument("--seed", type=non_negative_int)
-    p.add_argument("--val-fraction", type=float)
+    p.add_argument("--seed", type=seed_int)
+    p.add_argument("--val-fraction", type=finite_float)
     p.add_argument("--early-stopping", type=non_negative_int, metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--init-from", metavar="RUN", help="fine-tune: start from the config and weights of this trained model folder")
@@ -96,7 +98,9 @@ def run_train(args: argparse.Namespace) -> int:
     data_options = dict(file.data_options)
     # Paths from the file are relative to it and may not leave its folder; the flags the
     # user types are taken as given.
-    data = args.data or (data_spec_from_config(file.data, args.config) if file.data else "syntone")
+    # With --resume, only what was given is passed on: training checks it against the run's
+    # saved settings and refuses a difference instead of ignoring it.
+    data = args.data or (data_spec_from_config(file.data, args.config) if file.data else None if args.resume else "syntone")
     if "data_dir" in data_options:
         data_options["data_dir"] = config_path(data_options["data_dir"], args.config, "data_options.data_dir",
                                                "--data ucr:DIR/NAME")
@@ -104,10 +108,14 @@ def run_train(args: argparse.Namespace) -> int:
         data_options["duration"] = args.duration
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out RUN_DIR (the folder of the run to continue)")
+    if args.resume and getattr(args, "overwrite", False):
+        raise ConfigError("--resume continues the run in --out; --overwrite replaces it: pass only one of them")
+    num_examples = args.num_examples or file.num_examples or (None if args.resume else 2000)
     result = train(
         model or "", data, out=args.out, model_config=model_cfg,
-        train_config=training, num_examples=args.num_examples or file.num_examples or 2000,
+        train_config=training, num_examples=num_examples,
         data_options=data_options or None, resume=args.resume, init_from=args.init_from,
+        overwrite=bool(getattr(args, "overwrite", False)),
     )
     if is_global_zero():
         best = "n/a" if result.best_val_loss is None else f"{result.best_val_loss:.4g}"

@@ -13,7 +13,7 @@ import argparse
 
 import numpy as np
 
-from .common import non_negative_int, positive_int
+from .common import finite_float, positive_int, seed_int
 
 
 def add_parser(sub) -> None:
@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--n-sources", type=positive_int, help="number of sources K (default: the reference's, else the channel count)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--reference", help=".npz with 'sources' [S, T] (and optional 'mixing') to score against")
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--epochs", type=positive_int, help="VAE methods: training epochs (default 40)")
     p.add_argument("--window", type=positive_int, help="VAE methods: samples per training window (default 250)")
     p.add_argument("--config", help="YAML/JSON with VAE settings (window, hop, epochs, batch_size, lr, init, train_rotation, model: {...})")
@@ -102,10 +102,16 @@ def run_unmix(args: argparse.Namespace) -> int:
     name, init = parse_method(args.method)
     entry = METHODS.get(name)
     method = f"{name}@{init}" if init else name
+    from ..data.mixtures import is_mixture_spec, parse_mixture_spec
+    from ..separation.methods import check_separation_memory
+
+    if is_mixture_spec(args.input):  # its separation is checked before the mixture is generated
+        spec = parse_mixture_spec(args.input)
+        check_separation_memory(spec.n_sensors, spec.length)
     mix = load_mixture(args.input)
     sources, mixing = mix.sources, mix.mixing
     if args.reference:
-        sources, mixing = load_reference_npz(args.reference, mix.length)
+        sources, mixing = load_reference_npz(args.reference, mix.length, mix.channels)
     k = args.n_sources or (sources.shape[0] if sources is not None else mix.channels)
     if k > mix.channels:
         raise ConfigError(f"--n-sources {k} exceeds the {mix.channels} mixture channels (need sensors >= sources)")
@@ -169,9 +175,9 @@ def add_mixture_data_parser(dsub) -> None:
     s.add_argument("--sensors", type=positive_int, help="channels C >= sources (default: as many as sources)")
     s.add_argument("--length", type=positive_int, default=4000, help="samples (default 4000)")
     s.add_argument("--sample-rate", type=positive_int, default=1000)
-    s.add_argument("--noise", type=float, default=0.0, help="observation-noise std relative to each channel's std")
-    s.add_argument("--max-condition", type=float, default=10.0, help="bound on cond(mixing)")
-    s.add_argument("--seed", type=non_negative_int, default=0)
+    s.add_argument("--noise", type=finite_float, default=0.0, help="observation-noise std relative to each channel's std")
+    s.add_argument("--max-condition", type=finite_float, default=10.0, help="bound on cond(mixing)")
+    s.add_argument("--seed", type=seed_int, default=0)
     s.set_defaults(func=run_mixture_data)
 
 
@@ -179,7 +185,7 @@ def run_mixture_data(args: argparse.Namespace) -> int:
     from ..config import from_dict
     from ..data.mixtures import MixtureConfig, make_mixture
     from ..errors import DataError
-    from ..io import write_npz
+    from ..io import output_file, write_npz
 
     if not args.out.endswith(".npz"):
         raise DataError(f"--out must end in .npz, got {args.out!r}")
@@ -191,6 +197,7 @@ def run_mixture_data(args: argparse.Namespace) -> int:
     arrays = {"mixtures": mix.mixtures, "sources": mix.sources, "sample_rate": np.int64(mix.sample_rate)}
     if mix.mixing is not None:
         arrays["mixing"] = mix.mixing
-    write_npz(args.out, **arrays)
+    with output_file(args.out) as out_path:
+        write_npz(out_path, **arrays)
     print(f"wrote {mix.name}: {mix.channels} channels × {mix.length} samples, {mix.sources.shape[0]} sources, to {args.out}")
     return 0

@@ -51,6 +51,8 @@ def load_signals(spec: str, n: int = 2000, seed: int = 0, options: dict | None =
     file, a folder of audio files (with an optional ``factors.csv``), or ``ucr:NAME``
     (a UCR/UEA training split, the class as factor; see :mod:`sigvae.data.ucr`).
     """
+    if not isinstance(spec, str) or not spec.strip():  # Path("") is the current folder
+        raise DataError(f"data spec is empty ({spec!r}); name a built-in source, an .npz file or a folder of audio files")
     if spec.lower().startswith("ucr:"):
         from .ucr import load_ucr_signals
 
@@ -60,14 +62,37 @@ def load_signals(spec: str, n: int = 2000, seed: int = 0, options: dict | None =
         return source.signal_set(n, seed), source
     path = Path(spec)
     if path.is_dir():
-        return load_audio_folder(path), None
+        return _no_file_options(load_audio_folder(path), "a folder of audio files", spec, options), None
     if path.suffix.lower() == ".npz":
-        return load_npz(path), None
+        return _no_file_options(load_npz(path), "an .npz file", spec, options), None
     if not path.exists():
         raise DataError(
             f"data {spec!r} is neither a built-in source ({', '.join(SOURCES.names())}) nor an existing file or folder"
         )
     raise DataError(f"{spec}: unsupported data file; give an .npz or a folder of audio files")
+
+
+#: ``data_options`` that an ``.npz`` file or a folder of audio files takes: none (the
+#: signals, their length and rate are the file's; ``duration`` and the other generator
+#: settings, including the ``--duration`` flag, apply to built-in sources only).
+FILE_DATA_OPTIONS: tuple[str, ...] = ()
+
+
+def _no_file_options(data: SignalSet, kind: str, spec: str, options: Any) -> SignalSet:
+    """Refuse ``data_options`` given for file data (checked once the file is read, so a
+    file that cannot be read is reported first): ConfigError naming the key."""
+    from ..errors import ConfigError
+
+    if options is None:
+        return data
+    if not isinstance(options, dict):
+        raise ConfigError(f"data_options for {spec}: expected a mapping, got {type(options).__name__}")
+    unknown = sorted(str(k) for k in options if k not in FILE_DATA_OPTIONS)
+    if unknown:
+        raise ConfigError(f"data_options for {spec}: unknown key {unknown[0]!r}; {kind} takes no data_options "
+                          f"(allowed keys: {', '.join(FILE_DATA_OPTIONS) or 'none'}; --duration and generator "
+                          "settings apply to built-in sources)")
+    return data
 
 
 def data_spec_from_config(spec: Any, config_file: str | Path, key: str = "data", flag: str = "--data") -> str:

@@ -18,31 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError
-
-
-def available_memory() -> int:
-    """Bytes of physical memory free right now (Linux/macOS ``sysconf``; 64 GiB if unknown)."""
-    import os
-
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_AVPHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 64 << 30
-
-
-def check_allocation(what: str, shape: tuple[int, ...], bytes_per_item: int = 8) -> None:
-    """Raise :class:`DataError` if an array of ``shape`` would not fit in half the free memory.
-
-    Generators build float64 intermediates, so the default counts 8 bytes per value; the
-    point is to refuse an absurd size (``--num-examples 1e9``) with one clear line instead
-    of letting the kernel's out-of-memory killer end the process (and its neighbours).
-    """
-    need = int(np.prod([int(v) for v in shape], dtype=np.float64)) * bytes_per_item
-    free = available_memory()
-    if need > free // 2:
-        dims = " × ".join(str(int(v)) for v in shape)
-        raise DataError(f"{what}: {dims} values need {need / 2**30:.1f} GiB; too large "
-                        f"(this machine has {free / 2**30:.1f} GiB free; ask for fewer or shorter examples)")
+from ..limits import available_memory, check_allocation, check_sample_rate  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -80,15 +56,15 @@ class SignalSet:
             bad = int(np.argwhere(~np.isfinite(s).all(axis=(1, 2)))[0, 0])
             raise DataError(f"{self.name}: signals contain NaN or inf (first in example {bad})")
         self.signals = s
-        if int(self.sample_rate) <= 0:
-            raise DataError(f"{self.name}: sample_rate must be positive, got {self.sample_rate}")
-        self.sample_rate = int(self.sample_rate)
+        self.sample_rate = check_sample_rate(self.sample_rate, self.name)
         if self.factors is not None:
             f = np.asarray(self.factors)
             if f.ndim == 1:
                 f = f[:, None]
             if f.ndim != 2:
                 raise DataError(f"{self.name}: factors must be [N, K], got shape {f.shape}")
+            if f.shape[1] == 0:
+                raise DataError(f"{self.name}: factors have no columns (shape {f.shape}); leave 'factors' out instead")
             if f.shape[0] != s.shape[0]:
                 raise DataError(
                     f"{self.name}: {f.shape[0]} factor rows for {s.shape[0]} signals; they must match"
@@ -172,6 +148,9 @@ class GroundTruthSource(ABC):
     sample_rate: int
     channels: int = 1
     length: int
+    #: Bytes alive per rendered value while :meth:`sample` runs (float64 work arrays and the
+    #: float32 result), checked against the memory budget before rendering.
+    bytes_per_value: int = 20
 
     @property
     def num_factors(self) -> int:
@@ -202,7 +181,7 @@ class GroundTruthSource(ABC):
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Return (factors [n, K], observations [n, C, T])."""
-        check_allocation(self.name, (n, self.channels, self.length))
+        check_allocation(f"{self.name}: {n} examples", (n, self.channels, self.length), self.bytes_per_value)
         f = self.sample_factors(n, rng)
         return f, self.sample_observations_from_factors(f, rng)
 

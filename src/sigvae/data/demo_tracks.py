@@ -53,7 +53,7 @@ class DemoTracksConfig:
     three_stems: bool = False
 
     def validate(self) -> None:
-        check(self.duration >= 0.5, f"duration must be >= 0.5 s, got {self.duration}")
+        check(0.5 <= self.duration < float("inf"), f"duration must be >= 0.5 s and finite, got {self.duration}")
         check(self.sample_rate >= 8000, f"sample_rate must be >= 8000 Hz, got {self.sample_rate}")
         check(self.snr_range >= 0, f"snr_range must be >= 0, got {self.snr_range}")
 
@@ -187,7 +187,12 @@ def demo_track(seed: int, config: DemoTracksConfig | None = None) -> dict[str, n
 
     The mixture is the exact sum of the stems; the same seed gives the same track.
     """
+    from ..limits import check_allocation, check_sample_rate
+
     cfg = config or DemoTracksConfig()
+    check_sample_rate(cfg.sample_rate, "demo track")
+    # About 16 float64 arrays of the track's length are alive at once while rendering.
+    check_allocation(f"demo track of {cfg.duration:g} s at {cfg.sample_rate} Hz", (16, round(cfg.duration * cfg.sample_rate)))
     rng = np.random.default_rng([seed, 7007])
     key = int(rng.integers(0, 12))
     scale = MAJOR if rng.random() < 0.6 else MINOR
@@ -219,7 +224,7 @@ def write_demo_tracks(out: str | Path, n: int, seed: int = 0, config: DemoTracks
 
     Track i is :func:`demo_track` of seed ``seed * 100_000 + i``. Returns the folders.
     """
-    from ..io import staged_dir, write_wav
+    from ..io import safe_name, staged_dir, write_wav
 
     cfg = config or DemoTracksConfig()
     names = []
@@ -228,7 +233,7 @@ def write_demo_tracks(out: str | Path, n: int, seed: int = 0, config: DemoTracks
             track = demo_track(seed * 100_000 + i, cfg)
             folder = stage / f"track_{i:03d}"
             for name, wave in track.items():
-                write_wav(folder / f"{name}.wav", wave, cfg.sample_rate)
+                write_wav(folder / f"{safe_name(name, 'stem name')}.wav", wave, cfg.sample_rate)
             names.append(Path(out) / folder.name)
     return names
 
@@ -238,7 +243,7 @@ def write_demo_tracks(out: str | Path, n: int, seed: int = 0, config: DemoTracks
 
 def add_data_parser(dsub) -> None:
     """Add ``sigvae data demo-tracks`` to the ``sigvae data`` subcommands."""
-    from ..commands.common import non_negative_float, non_negative_int, positive_int
+    from ..commands.common import non_negative_float, positive_int, seed_int
 
     s = dsub.add_parser(
         "demo-tracks", help="write demo track folders (mixture + vocals + accompaniment WAVs) for separation",
@@ -247,7 +252,7 @@ def add_data_parser(dsub) -> None:
     )
     s.add_argument("--out", required=True, help="output folder (one sub-folder per track)")
     s.add_argument("--n", type=positive_int, default=20, help="number of tracks (default 20)")
-    s.add_argument("--seed", type=non_negative_int, default=0)
+    s.add_argument("--seed", type=seed_int, default=0)
     s.add_argument("--duration", type=non_negative_float, help="seconds per track (default 8)")
     s.add_argument("--sample-rate", type=positive_int, help="Hz (default 16000)")
     s.add_argument("--three-stems", action="store_true", help="split the accompaniment into harmonic and drums stems")

@@ -99,6 +99,10 @@ class Mixture:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for key in ("mixtures", "sources", "mixing", "clean"):
+            value = getattr(self, key)
+            if value is not None and np.iscomplexobj(value):  # float64 would silently drop the imaginary part
+                raise DataError(f"{self.name}: {key} must be real numbers, got complex dtype {np.asarray(value).dtype}")
         x = np.asarray(self.mixtures, dtype=np.float64)
         if x.ndim == 1:
             x = x[None]
@@ -122,9 +126,15 @@ class Mixture:
                 want = f"[{x.shape[0]}, {s_count if s_count is not None else 'S'}]"
                 raise DataError(f"{self.name}: mixing must be {want} (channels × sources), got shape {a.shape}")
             self.mixing = a
-        if int(self.sample_rate) <= 0:
-            raise DataError(f"{self.name}: sample_rate must be positive, got {self.sample_rate}")
-        self.sample_rate = int(self.sample_rate)
+        from ..limits import check_sample_rate
+
+        self.sample_rate = check_sample_rate(self.sample_rate, self.name)
+        # Last, so shape errors are reported first. Whitening divides by each channel's variance.
+        flat = np.flatnonzero(np.ptp(x, axis=1) == 0)
+        if len(flat):
+            which = "every mixture channel is" if len(flat) == x.shape[0] else f"mixture channel {int(flat[0])} is"
+            raise DataError(f"{self.name}: {which} constant ({x[flat[0], 0]:g} throughout); "
+                            "unmixing needs channels that vary (drop silent channels)")
 
     @property
     def channels(self) -> int:
@@ -144,6 +154,10 @@ def _standardise(s: np.ndarray) -> np.ndarray:
     return s / (s.std(axis=1, keepdims=True) + 1e-12)
 
 
+#: The most sources :func:`periodic_sources` draws (their periods must differ by 15 %).
+MAX_PERIODIC_SOURCES = 12
+
+
 def periodic_sources(n: int, length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` periodic waveforms (distinct shapes while they last) [n, length], standardised.
 
@@ -153,10 +167,18 @@ def periodic_sources(n: int, length: int, sample_rate: int, rng: np.random.Gener
     t = np.arange(length) / sample_rate
     freqs: list[float] = []
     lo, hi = 2.0 * sample_rate / 1000, 40.0 * sample_rate / 1000
-    while len(freqs) < n:
+    # Frequencies 15 % apart fit about log(20)/log(1.15) ≈ 21 times into the band, and random
+    # draws stall well before that: refuse more than fit easily instead of looping forever.
+    if n > MAX_PERIODIC_SOURCES:
+        raise DataError(f"periodic mixtures hold at most {MAX_PERIODIC_SOURCES} sources (distinct periods), got {n}")
+    for _ in range(100_000):
+        if len(freqs) == n:
+            break
         f = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
         if all(abs(f - g) / g > 0.15 for g in freqs):
             freqs.append(f)
+    else:
+        raise DataError(f"could not draw {n} periodic sources with distinct periods; ask for fewer sources")
     out = np.empty((n, length))
     shapes = [WAVEFORMS[i % len(WAVEFORMS)] for i in rng.permutation(max(n, len(WAVEFORMS)))[:n]] if n > 3 else list(WAVEFORMS[:n])
     for i, (f, shape) in enumerate(zip(freqs, shapes)):
@@ -230,9 +252,12 @@ def make_mixture(config: MixtureConfig | dict | None = None) -> Mixture:
     cfg.validate()
     rng = np.random.default_rng([cfg.seed, CONDITIONS.index(cfg.condition)])
     c, n, t = cfg.n_sensors, cfg.sources, cfg.length
-    from .base import check_allocation
+    from ..limits import check_allocation, check_sample_rate
 
-    check_allocation(f"{cfg.condition} mixture", (c + n, t))  # sources and mixtures, float64
+    check_sample_rate(cfg.sample_rate, f"{cfg.condition} mixture")
+    # float64, alive at once: the sources with their drawing temporaries (3 n rows) and
+    # the clean mixtures, the noise draw, its scaled copy and the sum (4 c rows).
+    check_allocation(f"{cfg.condition} mixture of {n} sources on {c} sensors", (3 * n + 4 * c, t))
     if cfg.condition == "periodic":
         s = periodic_sources(n, t, cfg.sample_rate, rng)
     elif cfg.condition == "gaussian":
@@ -292,10 +317,12 @@ def load_mixture_npz(path: str | Path) -> Mixture:
         raise DataError(f"{path}: missing key 'mixtures' [channels, samples] (found: {', '.join(sorted(z)) or 'nothing'})")
     sr = 1000
     if "sample_rate" in z:
+        from ..limits import check_sample_rate
+
         a = np.asarray(z["sample_rate"])
         if a.size != 1 or not np.issubdtype(a.dtype, np.number):
             raise DataError(f"{path}: 'sample_rate' must be one number, got shape {a.shape}")
-        sr = int(a.item())
+        sr = check_sample_rate(a, str(path))
     for key in ("mixtures", "sources", "mixing"):
         if key in z and not np.issubdtype(z[key].dtype, np.number):
             raise DataError(f"{path}: {key!r} must be numeric, got dtype {z[key].dtype}")
@@ -305,35 +332,53 @@ def load_mixture_npz(path: str | Path) -> Mixture:
         raise DataError(f"{path}: {str(e).split(': ', 1)[-1]}") from None
 
 
-def load_reference_npz(path: str | Path, length: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """A ``--reference`` file: ``sources`` [S, T] (T must equal ``length``) and optional ``mixing``."""
+def load_reference_npz(path: str | Path, length: int, channels: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A ``--reference`` file: ``sources`` [S, T] (T must equal ``length``) and optional ``mixing``
+    [C, S] (C must equal ``channels`` when given). DataError naming the key otherwise."""
     from .files import read_npz
 
     path = Path(path)
     z = read_npz(path)
     if "sources" not in z:
         raise DataError(f"{path}: missing key 'sources' [S, T] (found: {', '.join(sorted(z)) or 'nothing'})")
-    s = np.asarray(z["sources"], dtype=np.float64)
+    s = _real_array(z["sources"], path, "sources")
     s = s[None] if s.ndim == 1 else s
     if s.ndim != 2 or s.shape[1] != length:
         raise DataError(f"{path}: 'sources' must be [S, {length}] to match the input, got shape {s.shape}")
-    if not np.all(np.isfinite(s)):
-        raise DataError(f"{path}: 'sources' contain NaN or inf")
-    mixing = np.asarray(z["mixing"], dtype=np.float64) if "mixing" in z else None
+    mixing = None
+    if "mixing" in z:
+        mixing = _real_array(z["mixing"], path, "mixing")
+        want = (channels if channels is not None else mixing.shape[0] if mixing.ndim == 2 else "C", s.shape[0])
+        if mixing.ndim != 2 or (channels is not None and mixing.shape[0] != channels) or mixing.shape[1] != s.shape[0]:
+            raise DataError(f"{path}: 'mixing' must be [{want[0]}, {want[1]}] (channels × sources), got shape {mixing.shape}")
     return s, mixing
+
+
+def _real_array(value: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """``value`` as float64 if it holds finite real numbers; DataError naming ``key`` otherwise."""
+    arr = np.asarray(value)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise DataError(f"{path}: '{key}' must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise DataError(f"{path}: '{key}' contain NaN or inf")
+    return arr
 
 
 def load_mixture_audio(path: str | Path) -> Mixture:
     """A multichannel audio file (WAV/FLAC/...) → mixtures [C, T] at the file's rate."""
-    import soundfile as sf
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file does not exist")
-    try:
-        audio, sr = sf.read(path, dtype="float64", always_2d=True)
-    except Exception as e:  # soundfile raises several types for corrupt files
-        raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
+    from .files import audio_file_info
+
+    info = audio_file_info(path)
+    from ..limits import check_allocation
+
+    check_allocation(str(path), (info.frames, info.channels), 16)  # float64 samples and the Mixture's checks
+    from .audio import read_audio_file
+
+    audio, sr = read_audio_file(path, "float64")  # the frames its header declares, or DataError
     if audio.shape[0] < 16:
         raise DataError(f"{path}: audio has {audio.shape[0]} samples; need at least 16")
     return Mixture(audio.T, int(sr), name=path.name, info={"audio": True})

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..config import check
 from ..decompose import num_frames
+from ..limits import check_allocation, check_sample_rate
 from .base import GroundTruthSource
 
 VOWELS = ("a", "e", "I", "aw", "u")
@@ -65,7 +66,7 @@ class SimVowelsConfig:
     def validate(self) -> None:
         check(self.sample_rate >= 8000, f"sample_rate must be >= 8000 Hz, got {self.sample_rate}")
         check(self.vowels_per_utterance >= 1, "vowels_per_utterance must be >= 1")
-        check(self.vowel_ms > 0, "vowel_ms must be positive")
+        check(0 < self.vowel_ms < float("inf"), "vowel_ms must be positive and finite")
         check(self.split in ("train", "val", "test"), f"split must be train, val or test, got {self.split!r}")
         check(min(self.train_speakers, self.val_speakers, self.test_speakers) >= 0, "speaker counts must be >= 0")
         check(self.speakers_in_split >= 1, f"the {self.split} split has no speakers")
@@ -84,11 +85,17 @@ class SimVowels(GroundTruthSource):
     """Ground-truth vowel utterances: factors (speaker, vowel_0 … vowel_{V−1}); observations [n, 1, T]."""
 
     name = "simvowels"
+    #: Per sample: float64 F0, phase, excitation and voiced arrays, the complex spectrum and
+    #: the [3, F] formant envelope of every segment, and the float32 result.
+    bytes_per_value = 64
 
     def __init__(self, config: SimVowelsConfig | None = None):
         self.config = config or SimVowelsConfig()
         self.config.validate()
         c = self.config
+        check_sample_rate(c.sample_rate, "simvowels")
+        check_allocation("simvowels speakers and vowel factors",
+                         (c.train_speakers + c.val_speakers + c.test_speakers + c.vowels_per_utterance,), 128)
         self.sample_rate = int(c.sample_rate)
         self.channels = 1
         self.segment = int(round(c.vowel_ms * c.sample_rate / 1000))
@@ -150,10 +157,12 @@ class SimVowels(GroundTruthSource):
 # ------------------------------------------------------------------------------ CLI
 def add_data_parser(dsub) -> None:
     """Register ``sigvae data simvowels`` (called by ``sigvae.commands.data``)."""
+    from ..commands.common import seed_int
+
     s = dsub.add_parser("simvowels", help="export SimVowels utterances with speaker, vowels and per-frame vowels to an .npz")
     s.add_argument("--out", required=True, help="output .npz file")
     s.add_argument("--n", type=int, default=200, help="number of utterances (default 200)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=seed_int, default=0)
     s.add_argument("--split", choices=["train", "val", "test"], default="train", help="speaker split (disjoint speakers)")
     s.add_argument("--vowels", type=int, help="vowels per utterance (default 8)")
     s.set_defaults(func=_run_data)
@@ -162,7 +171,7 @@ def add_data_parser(dsub) -> None:
 def _run_data(args) -> int:
     from ..config import from_dict
     from ..errors import DataError
-    from ..io import write_npz
+    from ..io import output_file, write_npz
 
     if not args.out.endswith(".npz"):
         raise DataError(f"--out must end in .npz, got {args.out!r}")
@@ -171,10 +180,11 @@ def _run_data(args) -> int:
     opts = {"split": args.split, **({"vowels_per_utterance": args.vowels} if args.vowels else {})}
     src = SimVowels(from_dict(SimVowelsConfig, opts, where="simvowels"))
     data = src.signal_set(args.n, args.seed)
-    write_npz(
-        args.out, signals=data.signals, sample_rate=np.int64(data.sample_rate), factors=data.factors,
-        factor_names=np.array(data.factor_names), factor_sizes=np.array(data.factor_sizes),
-        frame_vowels=src.frame_vowels(data.factors), speaker_vt=src.speaker_vt, vowels=np.array(VOWELS),
-    )
+    with output_file(args.out) as out_path:
+        write_npz(
+            out_path, signals=data.signals, sample_rate=np.int64(data.sample_rate), factors=data.factors,
+            factor_names=np.array(data.factor_names), factor_sizes=np.array(data.factor_sizes),
+            frame_vowels=src.frame_vowels(data.factors), speaker_vt=src.speaker_vt, vowels=np.array(VOWELS),
+        )
     print(f"wrote {args.n} utterances ({data.length} samples at {data.sample_rate} Hz, {src.config.split} speakers) to {args.out}")
     return 0

@@ -74,18 +74,25 @@ def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
 
     if rate == target:
         return np.asarray(x, dtype=np.float32)
+    from ..limits import check_allocation, check_bytes, resample_filter_bytes, resampled_length
+
+    x = np.asarray(x)
+    check_bytes(f"resampling {rate} Hz → {target} Hz", resample_filter_bytes(rate, target))
+    # resample_poly's float64 output and the float32 copy returned
+    check_allocation(f"resampling {rate} Hz → {target} Hz", (*x.shape[:-1], resampled_length(x.shape[-1], rate, target)), 12)
     g = int(np.gcd(int(rate), int(target)))
     return resample_poly(x, target // g, rate // g, axis=-1).astype(np.float32)
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """Read an audio file → (float32 [C, T], sample rate); DataError if unreadable or empty."""
-    import soundfile as sf
+    """Read an audio file → (float32 [C, T], sample rate); DataError if unreadable, empty or cut short."""
+    from ..limits import check_allocation
+    from .audio import read_audio_file
+    from .files import audio_file_info
 
-    try:
-        audio, sr = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as e:  # soundfile raises several types for corrupt files
-        raise DataError(f"{path}: cannot be read as audio ({str(e).strip().splitlines()[0]})") from None
+    info = audio_file_info(path)  # a sane sample rate, and the size before reading
+    check_allocation(str(path), (info.channels, info.frames), 8)  # float32 as read + the transposed copy
+    audio, sr = read_audio_file(path, "float32")  # the frames its header declares, or DataError
     if audio.shape[0] == 0:
         raise DataError(f"{path}: audio file is empty (0 samples)")
     if not np.all(np.isfinite(audio)):
@@ -119,6 +126,22 @@ def track_folders(folder: str | Path) -> list[Path]:
     raise DataError(f"{folder}: no track folders (sub-folders with one audio file per stem, e.g. vocals.wav, accompaniment.wav)")
 
 
+def _check_track_memory(folder: Path, paths: list[Path], arrays: int, sample_rate: int | None) -> None:
+    """Check a track's working set against the memory budget from the files' headers alone.
+
+    float32 [C, T]: every file as read, its layout copy, the stacked stems and the mixture
+    (``arrays`` of them), and at ``sample_rate`` the resampled stems and mixture.
+    """
+    from ..limits import check_bytes, resampled_length
+    from .files import audio_file_info
+
+    infos = [audio_file_info(p) for p in paths]
+    chans, frames, rate = max(i.channels for i in infos), max(i.frames for i in infos), infos[0].samplerate
+    out = resampled_length(frames, rate, sample_rate) if sample_rate else frames
+    need = 4 * chans * (2 * len(infos) * frames + arrays * frames + 3 * arrays * out)
+    check_bytes(f"{folder}: track of {len(infos)} files ({chans} channel(s), {frames} frames at {rate} Hz)", need)
+
+
 def read_track(folder: str | Path, sample_rate: int | None = None, mono: bool = True,
                stems: list[str] | None = None, rest_name: str = "rest") -> Track:
     """Read one track folder; see the module docstring. Stems are sorted by name unless ``stems`` orders them."""
@@ -131,8 +154,11 @@ def read_track(folder: str | Path, sample_rate: int | None = None, mono: bool = 
     missing = [s for s in names if s not in files]
     if missing:
         raise DataError(f"{folder}: no file for stem {missing[0]!r}; found {', '.join(sorted(files))}")
+    order = names + ([MIXTURE] if mix_path else []) + ([s for s in sorted(files) if s not in names] if stems else [])
+    _check_track_memory(folder, [mix_path if name == MIXTURE else files[name] for name in order], len(names) + 2,
+                        sample_rate)
     audio, rates = {}, {}
-    for name in names + ([MIXTURE] if mix_path else []) + ([s for s in sorted(files) if s not in names] if stems else []):
+    for name in order:
         path = mix_path if name == MIXTURE else files[name]
         audio[name], rates[name] = read_audio(path)
     if len(set(rates.values())) > 1:
@@ -167,8 +193,20 @@ def load_tracks(folder: str | Path, sample_rate: int | None = None, mono: bool =
     Every track must have the same stems and channel count; a DataError names the first
     track that differs.
     """
+    from ..limits import check_bytes, resampled_length
+    from .files import audio_file_info
+
+    folders = track_folders(folder)
+    # Every track stays in memory (float32 stems + mixture): sum their sizes from the headers.
+    total, target = 0, sample_rate
+    for path in folders:
+        infos = [audio_file_info(p) for p in _audio_files(path).values()]
+        target = target or infos[0].samplerate
+        total += 4 * max(i.channels for i in infos) * (len(infos) + 1) * max(
+            resampled_length(i.frames, i.samplerate, target) for i in infos)
+    check_bytes(f"{folder}: {len(folders)} track(s) held in memory", total)
     out: list[Track] = []
-    for path in track_folders(folder):
+    for path in folders:
         tr = read_track(path, sample_rate or (out[0].sample_rate if out else None), mono, stems, rest_name)
         if out and tr.stem_names != out[0].stem_names:
             raise DataError(f"{path}: stems {tr.stem_names} differ from {out[0].stem_names} of {out[0].name}; "
@@ -181,10 +219,13 @@ def load_tracks(folder: str | Path, sample_rate: int | None = None, mono: bool =
 
 def demo_track_list(n: int, seed: int, seconds: float = 8.0, sample_rate: int = 16000, three_stems: bool = False) -> list[Track]:
     """``n`` generated demo tracks (see :mod:`sigvae.data.demo_tracks`) as :class:`Track` objects."""
+    from ..limits import check_allocation
     from .demo_tracks import DemoTracksConfig, demo_track
 
     cfg = DemoTracksConfig(duration=seconds, sample_rate=sample_rate, three_stems=three_stems)
     cfg.validate()
+    # float32 mixture + stems of every track, all kept
+    check_allocation(f"{n} demo tracks of {seconds:g} s", (n, len(cfg.stem_names) + 1, round(seconds * sample_rate)), 4)
     tracks = []
     for i in range(n):
         t = demo_track(seed * 100_000 + i, cfg)

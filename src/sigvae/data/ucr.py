@@ -240,6 +240,10 @@ def load_ucr(
     longest training series). Returns a :class:`UCRSplit`.
     """
     tr_path, te_path, ext = _find_files(name, data_dir)
+    from ..limits import check_bytes
+
+    # Parsing holds the text, its lines and the float64 values: a few times the file size.
+    check_bytes(f"{name}: reading {tr_path.name} and {te_path.name}", 8 * (tr_path.stat().st_size + te_path.stat().st_size))
     read = read_ucr_tsv if ext == "tsv" else _read_ts
     s_tr, l_tr = read(tr_path)
     s_te, l_te = read(te_path)
@@ -251,6 +255,11 @@ def load_ucr(
     if length is not None and length < 2:
         raise DataError(f"{name}: length must be >= 2, got {length}")
     target = int(length or len_tr.max())
+    from ..limits import check_allocation
+
+    # float64 arrays, their normalised copies and the float32 results
+    check_allocation(f"{name}: {len(s_tr) + len(s_te)} series resampled to length {target}",
+                     (len(s_tr) + len(s_te), next(iter(chans)), target), 20)
     x_tr, x_te = _to_array(s_tr, target), _to_array(s_te, target)
     classes = _label_order(l_tr)
     index = {c: i for i, c in enumerate(classes)}
@@ -316,7 +325,7 @@ def add_data_parser(dsub) -> None:
 
 
 def _run_data_ucr(args) -> int:
-    from ..io import write_npz
+    from ..io import output_file, write_npz
 
     if not args.name:
         for name in SHIPPED:
@@ -329,9 +338,10 @@ def _run_data_ucr(args) -> int:
         raise DataError(f"--out must name an .npz file, got {args.out!r}")
     d = load_ucr(args.name, args.data_dir)
     s = d.signal_set(args.split)
-    write_npz(args.out, signals=s.signals, sample_rate=np.int64(1), factors=s.factors,
-              factor_names=np.array(s.factor_names), factor_sizes=np.array(s.factor_sizes),
-              classes=np.array(d.classes), lengths=d.lengths_train if args.split == "train" else d.lengths_test,
-              train_mean=d.mean, train_std=d.std)
+    with output_file(args.out) as out_path:
+        write_npz(out_path, signals=s.signals, sample_rate=np.int64(1), factors=s.factors,
+                  factor_names=np.array(s.factor_names), factor_sizes=np.array(s.factor_sizes),
+                  classes=np.array(d.classes), lengths=d.lengths_train if args.split == "train" else d.lengths_test,
+                  train_mean=d.mean, train_std=d.std)
     print(f"wrote {d.name} {args.split}: {len(s)} series × {s.channels} channel(s) × {s.length} samples to {args.out}")
     return 0

@@ -10,6 +10,9 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 
+#: More seeds than this in ``--seeds N`` is a typo, not a plan (each seed is a run of every model).
+MAX_SEEDS = 10_000
+
 
 def parse_seeds(text: str | int) -> list[int]:
     """``"3"`` → [0, 1, 2]; ``"0,4,7"`` → [0, 4, 7]."""
@@ -18,11 +21,16 @@ def parse_seeds(text: str | int) -> list[int]:
         if "," in s:
             seeds = [int(x) for x in s.split(",") if x.strip()]
         else:
-            seeds = list(range(int(s)))
+            count = int(s)
+            if count > MAX_SEEDS:
+                raise ConfigError(f"--seeds {count}: at most {MAX_SEEDS} seeds, each a run of every model")
+            seeds = list(range(count))
     except ValueError:
         raise ConfigError(f"--seeds takes a count (3) or a list (0,4,7), got {text!r}") from None
     if not seeds or min(seeds) < 0:
         raise ConfigError(f"--seeds must name at least one seed >= 0, got {text!r}")
+    if max(seeds) >= 2**32:
+        raise ConfigError(f"--seeds: seeds must be below 2^32 (4294967296), got {max(seeds)}")
     return seeds
 
 

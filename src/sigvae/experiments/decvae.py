@@ -94,7 +94,8 @@ class DecVAEBenchmarkConfig:
     def validate(self) -> None:
         for m in self.models:
             check(m in ALL_MODELS, f"unknown model {m!r}; choose from {', '.join(ALL_MODELS)}")
-        check(len(self.seeds) >= 1, "need at least one seed")
+        check(len(self.seeds) >= 1 and min(self.seeds) >= 0 and max(self.seeds) < 2**32,
+              "seeds must be a non-empty list of integers in [0, 2^32)")
         check(self.num_train >= 4 and self.num_eval >= 4, "num_train and num_eval must be >= 4")
         check(self.train_speakers >= 1 and self.test_speakers >= 2, "need >= 1 train and >= 2 test speakers")
         check(self.num_eval >= 2 * self.test_speakers, "num_eval must give every test speaker >= 2 utterances")

@@ -66,7 +66,8 @@ class SeparationBenchConfig:
     def validate(self) -> None:
         check(bool(self.methods) and all(m in ALL_METHODS for m in self.methods), f"methods must be among {METHOD_NAMES} or VAE@BASELINE (e.g. arflow_vae@fastica)")
         check(bool(self.conditions) and all(c in CONDITIONS for c in self.conditions), f"conditions must be among {list(CONDITIONS)}")
-        check(bool(self.seeds) and min(self.seeds) >= 0, "seeds must be a non-empty list of integers >= 0")
+        check(bool(self.seeds) and min(self.seeds) >= 0 and max(self.seeds) < 2**32,
+              "seeds must be a non-empty list of integers in [0, 2^32)")
         check(self.length >= 200, f"length must be >= 200, got {self.length}")
         check(all(v >= 16 for v in self.cost_lengths), "cost_lengths must be >= 16")
         check(self.long_window == 0 or self.long_window <= self.length, "long_window must be 0 or <= length")
@@ -102,7 +103,11 @@ def _settings(args: argparse.Namespace) -> SeparationBenchConfig:
     if args.conditions:
         values["conditions"] = parse_list(args.conditions, list(CONDITIONS), "condition")
     cfg = from_dict(SeparationBenchConfig, values, where=args.config or "separation benchmark")
-    if args.epochs:
+    if args.epochs is not None:
+        if args.epochs < 1:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"--epochs must be >= 1, got {args.epochs}")
         cfg.vae = {**cfg.vae, "epochs": args.epochs}
     return cfg
 

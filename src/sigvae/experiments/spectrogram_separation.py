@@ -65,7 +65,8 @@ class SpectrogramSeparationConfig:
     hpss_kernel: int = 17
 
     def validate(self) -> None:
-        check(bool(self.seeds) and min(self.seeds) >= 0, "seeds must be a non-empty list of integers >= 0")
+        check(bool(self.seeds) and min(self.seeds) >= 0 and max(self.seeds) < 2**32,
+              "seeds must be a non-empty list of integers in [0, 2^32)")
         bad = [m for m in self.methods if m not in METHODS]
         check(not bad, f"unknown method {bad[0] if bad else ''!r}; choose from {', '.join(METHODS)}")
         check(self.sample_rate >= 8000, f"sample_rate must be >= 8000, got {self.sample_rate}")
@@ -297,7 +298,7 @@ def _report(out, cfg, rows, summary, histories, example, total, loss_curves, met
         for k, n in enumerate(names):
             rep.audio(tr.stems[k, 0], tr.sample_rate, f"reference {n}")
         for m, est in example["est"].items():
-            rep.raw("<br>")
+            rep.line_break()
             for k, n in enumerate(names):
                 rep.audio(est[k], tr.sample_rate, f"{LABELS.get(m, m)}: {n}")
     rep.heading("Settings")

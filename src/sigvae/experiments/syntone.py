@@ -139,7 +139,8 @@ class SynToneBenchmarkConfig:
         check(self.num_eval >= 8, f"num_eval must be >= 8, got {self.num_eval}")
         check(0 < self.eval_fraction < 1, f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
         check(len(self.models) > 0, "models must name at least one model")
-        check(len(self.seeds) > 0 and min(self.seeds) >= 0, "seeds must be a non-empty list of integers >= 0")
+        check(len(self.seeds) > 0 and min(self.seeds) >= 0 and max(self.seeds) < 2**32,
+              "seeds must be a non-empty list of integers in [0, 2^32)")
         check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct, got {self.seeds}")
         check(self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}")
         check(self.epochs >= 1 and self.batch_size >= 2, "epochs must be >= 1 and batch_size >= 2")
@@ -288,6 +289,9 @@ def load_data(cfg: SynToneBenchmarkConfig) -> BenchData:
     source = make_source("syntone", options)
     if cfg.grid:
         # Every factor combination exactly once (the original's 32,000 clips).
+        from ..limits import check_allocation
+
+        check_allocation(f"syntone grid of {source.num_points} clips", (source.num_points, source.channels, source.length), 4)
         idx = np.arange(source.num_points)
         factors = source.index_to_factors(idx)
         rng = np.random.default_rng(cfg.data_seed)
@@ -566,15 +570,48 @@ def run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress:
     import torch
     from threadpoolctl import threadpool_limits
 
-    if not cfg.threads:
-        return _run_benchmark(cfg, out, progress, fresh)
+    from ..errors import Interrupted
+    from ..io import check_output_dir
+
+    out = check_output_dir(out)  # a folder the user made is refused before any work
+    created = not out.exists()
+    before_runs = set((out / "models").iterdir()) if (out / "models").is_dir() else set()
     before = torch.get_num_threads()
-    torch.set_num_threads(cfg.threads)
     try:
+        if not cfg.threads:
+            return _run_benchmark(cfg, out, progress, fresh)
+        torch.set_num_threads(cfg.threads)
         with threadpool_limits(limits=cfg.threads):
             return _run_benchmark(cfg, out, progress, fresh)
+    except (Interrupted, KeyboardInterrupt):
+        raise  # finished runs stay: rerunning the command reuses them
+    except BaseException:
+        _remove_failed_runs(out, before_runs, created)
+        raise
     finally:
         torch.set_num_threads(before)
+
+
+def _remove_failed_runs(out: Path, before_runs: set[Path], created: bool) -> None:
+    """After a failure, remove the run folders this benchmark added (not those another process
+    sharing ``out`` is still working on), and ``out`` itself if this run created it and it is
+    left empty: a failed benchmark leaves nothing half-made."""
+    import shutil
+
+    from ..io import MANIFEST, claim
+
+    models = out / "models"
+    for folder in set(models.iterdir()) - before_runs if models.is_dir() else ():
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        with claim(models / f".{folder.name}.lock") as free:
+            if free:
+                shutil.rmtree(folder, ignore_errors=True)
+    if created and out.is_dir():
+        if models.is_dir() and all(p.name.startswith(".") and p.suffix == ".lock" for p in models.iterdir()):
+            shutil.rmtree(models, ignore_errors=True)
+        if all(p.name == MANIFEST for p in out.iterdir()):
+            shutil.rmtree(out, ignore_errors=True)
 
 
 def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress: bool, fresh: bool) -> dict:
@@ -583,7 +620,7 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
     from ..baselines import BASELINES, input_features
     from ..data.transforms import Frontend
     from ..inference import encode as encode_clips
-    from ..io import claim, staged_dir, write_json
+    from ..io import claim, staged_dir, write_json, write_manifest
     from ..models import MODELS, build_config
     from ..report.results import row, summarise, write_results
 
@@ -603,6 +640,7 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
     n_runs = len(cfg.models) * len(cfg.seeds)
     bar = BenchmarkProgress(len(neural) * len(cfg.seeds) * cfg.epochs + n_runs + 1, "sigvae benchmark", enabled=progress)
     (out / "models").mkdir(parents=True, exist_ok=True)
+    write_manifest(out, [])  # the folder is this benchmark's: a rerun (or a process sharing it) may write into it
 
     # The baselines see exactly the features the neural models reconstruct.
     first = build_config(neural[0] if neural else "vae", model_overrides(neural[0] if neural else "vae", cfg, data))
@@ -699,7 +737,7 @@ def _run_benchmark(cfg: SynToneBenchmarkConfig, out: str | os.PathLike, progress
 
     # The report, results and figures are written to a staging folder and moved into
     # ``out`` only when all of them are complete.
-    with staged_dir(out) as stage:
+    with staged_dir(out, wait=True) as stage:  # processes sharing ``out`` write their reports in turn
         write_report(stage, cfg, data, rows, summary, keep, histories, frontend,
                      features("eval") if linear else None, timings, t0)
         write_results(rows, stage)
@@ -757,9 +795,9 @@ def write_report(out: Path, cfg: SynToneBenchmarkConfig, data: BenchData, rows: 
     from ..baselines import Baseline
     from ..config import to_dict as plain
     from ..inference import reconstruct, sample, traverse
-    from ..io import write_wav
+    from ..io import safe_name, write_wav
     from ..report import figures
-    from ..report.html import Report
+    from ..report.html import Bold, Report
 
     sr = data.train.sample_rate
     models = list(cfg.models)
@@ -888,7 +926,7 @@ def write_report(out: Path, cfg: SynToneBenchmarkConfig, data: BenchData, rows: 
     cols = [_factor_label(data, i) for i in range(k)]
     rep.figure(figures.feature_grid(grid_rows, labels, cols, "Evaluation clips and their reconstructions"), "reconstructions")
     for i in range(n_audio):
-        rep.raw(f"<p><b>{cols[i]}</b></p>")
+        rep.paragraph(Bold(cols[i]))
         rep.audio(clips[i], sr, "original")
         write_wav(audio_dir / f"clip{i}_original.wav", clips[i], sr)
         for m, waves in recon_waves.items():
@@ -924,31 +962,30 @@ def write_report(out: Path, cfg: SynToneBenchmarkConfig, data: BenchData, rows: 
             mi = keep[m]["mi"]
             for j, fname in enumerate(data.train.factor_names):
                 d = int(np.argmax(mi[:, j]))
-                rep.raw(f"<p>{m}: z{d}, most informative about <b>{fname}</b> (normalised MI {mi[d, j]:.2f})</p>")
+                rep.paragraph(f"{m}: z{d}, most informative about ", Bold(fname), f" (normalised MI {mi[d, j]:.2f})")
                 for s in (0, len(values) // 2, len(values) - 1):
                     rep.audio(waves[d, s], sr, f"z{d} = mean {values[s]:+.1f}")
-                    write_wav(audio_dir / f"{m}_traverse_z{d}_{fname}_step{s}.wav", waves[d, s], sr)
+                    # Factor names come from the user's --data file: one safe file-name component.
+                    write_wav(audio_dir / f"{m}_traverse_z{d}_{safe_name(fname, 'factor name')}_step{s}.wav", waves[d, s], sr)
 
     # --- honest comparison
     if data.name == "syntone":
         rep.heading("Comparison with the original SynTone paper (context, not a like-for-like claim)")
-        rep.raw(
-            "<ul>"
-            "<li>Waveforms are band-limited (additive synthesis below Nyquist); the original's naive triangle, "
-            "sawtooth and square waves alias.</li>"
-            "<li>The default top frequency is 0.95 × Nyquist (7,600 Hz at 16 kHz); the original's 8,000 Hz sits at "
-            "Nyquist, where a sine degenerates.</li>"
-            "<li>Amplitude is observable: features are log-mel dB without per-frame normalisation; the original "
-            "normalised every frame to its maximum, which removes the amplitude factor exactly.</li>"
-            "<li>Metrics are called with codes and factors in the right order; the original's evaluator swaps them "
-            "(a perfect code then scores 0.37 MIG).</li>"
-            "<li>Losses average reconstruction and KL per example (the original summed one over the batch and "
-            "averaged the other, dividing its β by 64); FactorVAE's discriminator gradient does not reach the encoder.</li>"
-            f"<li>This run: profile '{cfg.profile}', {cfg.duration} s clips on a {' × '.join(map(str, data.train.factor_sizes))} "
+        rep.bullets([
+            "Waveforms are band-limited (additive synthesis below Nyquist); the original's naive triangle, "
+            "sawtooth and square waves alias.",
+            "The default top frequency is 0.95 × Nyquist (7,600 Hz at 16 kHz); the original's 8,000 Hz sits at "
+            "Nyquist, where a sine degenerates.",
+            "Amplitude is observable: features are log-mel dB without per-frame normalisation; the original "
+            "normalised every frame to its maximum, which removes the amplitude factor exactly.",
+            "Metrics are called with codes and factors in the right order; the original's evaluator swaps them "
+            "(a perfect code then scores 0.37 MIG).",
+            "Losses average reconstruction and KL per example (the original summed one over the batch and "
+            "averaged the other, dividing its β by 64); FactorVAE's discriminator gradient does not reach the encoder.",
+            f"This run: profile '{cfg.profile}', {cfg.duration} s clips on a {' × '.join(map(str, data.train.factor_sizes))} "
             f"factor grid, {len(data.train)} training clips, "
-            f"{cfg.epochs} epochs; the paper: 1 s clips on the 4 × 400 × 20 grid, all 32,000, 20–50 epochs (the 'full' profile).</li>"
-            "</ul>"
-        )
+            f"{cfg.epochs} epochs; the paper: 1 s clips on the 4 × 400 × 20 grid, all 32,000, 20–50 epochs (the 'full' profile).",
+        ])
         comp = []
         for m in models:
             if m in PUBLISHED:

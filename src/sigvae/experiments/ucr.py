@@ -256,6 +256,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark described by ``args``; returns the exit status."""
     import torch
 
+    if getattr(args, "threads", None) is not None and args.threads < 0:
+        raise ConfigError(f"--threads must be >= 0 (0: torch's default), got {args.threads}")
     threads = torch.get_num_threads()
     if getattr(args, "threads", 0) and args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -280,7 +282,8 @@ def _run(args: argparse.Namespace) -> int:
 
     def pick(flag, key, default):
         v = getattr(args, flag, None)
-        return v if v not in (None, False) else file_cfg.get(key, default)
+        # "is", not "in": 0 == False, and --steps 0 must be refused, not read as "not given".
+        return v if v is not None and v is not False else file_cfg.get(key, default)
 
     names = parse_list(pick("datasets", "datasets", ",".join(DEFAULT_DATASETS)), what="data set")
     gammas: list[float | None] = list(_gammas(str(pick("gamma", "gamma", "0,0.2"))))

@@ -52,7 +52,7 @@ from ..errors import DataError
 from ..losses import gaussian_kl, reparameterize
 from ..spectral.chunks import separate_in_chunks
 from ..spectral.stft import STFT
-from .base import ModelConfig, Posterior, SigModel, StepOutput, register_model
+from .base import ModelConfig, Posterior, SigModel, StepOutput, check_repeated, register_model
 
 TARGET_RMS = 0.1  # every mixture is scaled to this RMS before separation, and back after
 
@@ -84,6 +84,11 @@ class SeparatorConfig(ModelConfig):
         check(not self.source_names or len(self.source_names) == self.num_sources,
               f"source_names has {len(self.source_names)} names for {self.num_sources} sources")
         check(len(set(self.source_names)) == len(self.source_names), "source_names must be distinct")
+        for name in self.source_names:
+            # Each name becomes a file name (OUT/<name>.wav): a model folder from someone
+            # else must not be able to aim a write elsewhere ("../../x") or hide a file.
+            check(isinstance(name, str) and _is_plain_name(name),
+                  f"source name {str(name)[:60]!r} is not a plain file name (letters, digits, spaces and '._-+=@,' only)")
         check(self.latent_channels >= 1, f"latent_channels must be >= 1, got {self.latent_channels}")
         check(len(self.channels) == 2 and min(self.channels) >= 1, f"channels must be two positive widths, got {self.channels}")
         check(all(d >= 1 for d in self.dilations), "dilations must be >= 1")
@@ -157,6 +162,7 @@ class Separator(SigModel):
         for d in c.dilations:
             enc += _block(w2, w2, d)
         self.encoder = nn.Sequential(*enc)
+        check_repeated(f"separator: {c.num_sources} source decoders", c.num_sources, lambda: _Decoder(c))
         self.heads = nn.Conv2d(w2, 2 * c.latent_channels * c.num_sources, 1)
         self.decoders = nn.ModuleList([_Decoder(c) for _ in range(c.num_sources)])
         with torch.no_grad():
@@ -306,3 +312,13 @@ class Separator(SigModel):
         est = separate_in_chunks(self._separate_batch, x * scale, chunk, min(overlap, chunk - self.align), align=self.align, batch=batch)
         self.train(was_training)
         return (est / scale).cpu().numpy().astype(np.float32)
+
+
+def _is_plain_name(name: str) -> bool:
+    from ..errors import DataError
+    from ..io import safe_name
+
+    try:
+        return safe_name(name) == name
+    except DataError:
+        return False

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import write_bytes, write_text
+from ..io import safe_name, write_bytes, write_text
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -23,11 +23,24 @@ pre{background:#f6f6f8;padding:.6em;overflow-x:auto;font-size:.85em}
 """
 
 
+class Bold(str):
+    """Text to set in bold inside :meth:`Report.paragraph` (escaped like any other text)."""
+
+
+def _inline(piece: str) -> str:
+    text = html.escape(str(piece))
+    return f"<b>{text}</b>" if isinstance(piece, Bold) else text
+
+
 class Report:
     """Builds one HTML page section by section; figures are also saved as PNG files.
 
+    Every piece of text handed to a Report is escaped here, the one escaping path: a name
+    read from a user's file (a factor, a source, a data set) can never become markup.
+    The only HTML on the page is what these methods generate.
+
     ``Report(title, out_dir)``; then ``heading``, ``text``, ``table``, ``figure``,
-    ``audio``, ``code``; finally ``write()`` → ``out_dir/report.html`` (atomic).
+    ``audio``, ``code``, ``paragraph``, ``bullets``; finally ``write()`` → ``out_dir/report.html`` (atomic).
     """
 
     def __init__(self, title: str, out_dir: str | Path, figures_dir: str = "figures"):
@@ -44,8 +57,17 @@ class Report:
         cls = ' class="note"' if note else ""
         self.parts.append(f"<p{cls}>{html.escape(text)}</p>")
 
-    def raw(self, fragment: str) -> None:
-        self.parts.append(fragment)
+    def paragraph(self, *parts: str | Bold, note: bool = False) -> None:
+        """A paragraph of text pieces, each escaped; :class:`Bold` pieces are set in bold."""
+        cls = ' class="note"' if note else ""
+        self.parts.append(f"<p{cls}>{''.join(_inline(p) for p in parts)}</p>")
+
+    def bullets(self, items: list[str]) -> None:
+        """An unordered list; each item is escaped."""
+        self.parts.append("<ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>")
+
+    def line_break(self) -> None:
+        self.parts.append("<br>")
 
     def code(self, text: str) -> None:
         self.parts.append(f"<pre>{html.escape(text)}</pre>")
@@ -64,7 +86,7 @@ class Report:
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         png = buf.getvalue()
-        path = write_bytes(self.figures_dir / f"{name}.png", png)
+        path = write_bytes(self.figures_dir / f"{safe_name(name, 'figure name')}.png", png)
         data = base64.b64encode(png).decode("ascii")
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         self.parts.append(f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">{cap}</figure>')

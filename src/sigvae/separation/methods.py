@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from ..config import check, from_dict
 from ..errors import ConfigError, DataError
+from ..io import confined_to
 from ..registry import Registry
 from .baselines import BASELINES, Separation, _check, whitener
 
@@ -153,8 +154,11 @@ def vae_separate(x: np.ndarray, k: int, model_name: str, seed: int = 0, settings
     data = WindowDataset(z, window, cfg.hop)
     with tempfile.TemporaryDirectory(prefix="sigvae-unmix-") as tmp:
         out = Path(run_dir) if run_dir is not None else Path(tmp)
-        result = fit(model, data, None, tcfg, out, callbacks=callbacks, loggers=run_dir is not None,
-                     metadata={"model": model.registry_name, "whitening": w.tolist(), "seed": seed})
+        # The scratch folder is where this fit's checkpoints belong, even while a command's
+        # output folder confines other writes.
+        with confined_to(out):
+            result = fit(model, data, None, tcfg, out, callbacks=callbacks, loggers=run_dir is not None,
+                         metadata={"model": model.registry_name, "whitening": w.tolist(), "seed": seed})
     net = result.model.eval()
     with torch.no_grad():
         s = net.encode_sequence(torch.as_tensor(z, dtype=torch.float32)[None]).mean[0].double().numpy()
@@ -180,12 +184,24 @@ def parse_method(method: str) -> tuple[str, str | None]:
     return entry.name, init
 
 
+def check_separation_memory(channels: int, length: int) -> None:
+    """Refuse mixtures [channels, length] whose separation would exceed the memory budget.
+
+    float64: the channel covariance [C, C] of the whitening, and about six arrays the
+    size of the mixtures (centred copy, whitened signals, estimates, their scaled copy).
+    """
+    from ..limits import check_bytes
+
+    check_bytes(f"separating {channels} channels × {length} samples", 8 * (channels * channels + 6 * channels * length))
+
+
 def separate(x: np.ndarray, method: str, k: int, seed: int = 0, vae: VAESettings | dict | None = None,
              run_dir: str | Path | None = None, callbacks: list | None = None) -> Separation:
     """Separate mixtures ``x`` [C, T] into ``k`` sources with ``method`` (see :data:`METHODS`;
     ``VAE@BASELINE`` refines the baseline's separation, see the module docstring)."""
     name, init = parse_method(method)
     kind, target = METHODS.get(name).obj
+    check_separation_memory(*np.shape(x)[-2:] if np.ndim(x) >= 2 else (1, np.size(x)))
     if kind == "baseline":
         if vae:
             raise ConfigError(f"method {name!r} takes no VAE settings")
