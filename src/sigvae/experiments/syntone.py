@@ -451,7 +451,7 @@ def _score(codes: np.ndarray, factors: np.ndarray, cfg: SynToneBenchmarkConfig, 
     out: dict[str, tuple[float, float, float]] = {}
     # MI-based metrics use every evaluation clip; SAP, explicitness and DCI fit predictors on
     # one half and score on the other (evaluate_representation's train/test convention).
-    # Bootstrap intervals cost (replicates + 1) evaluations, so the cheap histogram metrics
+    # Half-sample intervals cost (replicates + 1) evaluations, so the cheap histogram metrics
     # get ``bootstrap`` replicates and the predictor-fitting ones ``bootstrap_fitted``.
     common = dict(seed=seed, num_bins=cfg.num_bins, infomec_mi=cfg.infomec_mi, dci_estimator=cfg.dci_estimator)
     with warnings.catch_warnings():
@@ -874,7 +874,8 @@ def write_report(out: Path, cfg: SynToneBenchmarkConfig, data: BenchData, rows: 
                          f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if math.isfinite(r.get("ci_low", math.nan)) else f"{r['value']:.3f}")
         ci_rows.append(cells)
     rep.table(["model"] + [lab for _, lab in HEADLINE], ci_rows,
-              caption=f"Seed {first_seed}: value and 95% bootstrap interval over evaluation clips ({cfg.bootstrap} replicates)")
+              caption=f"Seed {first_seed}: value and 95% interval over evaluation clips (value ± 1.96 half-sample "
+                      f"standard errors, {cfg.bootstrap} replicates)")
     rep.figure(figures.metric_bars(summary, [k for k, _ in HEADLINE if any((m, k) in look for m in models)], models,
                                    "Disentanglement (mean ± std over seeds)"), "metrics_disentanglement")
     sec = [k for k, _ in SECONDARY[:5] if any((m, k) in look for m in models)]

@@ -12,6 +12,8 @@ import numpy as np
 from ..io import write_csv, write_json
 
 KEYS = ["dataset", "model", "seed", "metric", "value"]
+#: Interval columns, written right after ``value`` in this order (low, then high).
+INTERVAL_KEYS = ["ci_low", "ci_high"]
 
 
 def row(dataset: str, model: str, seed: int | None, metric: str, value: float, **extra) -> dict:
@@ -23,7 +25,8 @@ def row(dataset: str, model: str, seed: int | None, metric: str, value: float, *
 def write_results(rows: list[dict], out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``results.json`` and ``results.csv`` atomically into ``out_dir``."""
     out_dir = Path(out_dir)
-    cols = KEYS + sorted({k for r in rows for k in r} - set(KEYS))
+    extra = {k for r in rows for k in r} - set(KEYS)
+    cols = KEYS + [k for k in INTERVAL_KEYS if k in extra] + sorted(extra - set(INTERVAL_KEYS))
     clean = [{k: (None if isinstance(r.get(k), float) and not math.isfinite(r[k]) else r.get(k)) for k in cols} for r in rows]
     return write_json(out_dir / "results.json", clean), write_csv(out_dir / "results.csv", clean, cols)
 
