@@ -417,3 +417,17 @@ def test_sigterm_during_a_benchmark_exits_143_and_leaves_no_staging(tmp_path):
     assert done.returncode == 143, done.stderr[-2000:]
     assert done.stderr.strip() == "sigvae: terminated"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_resuming_keeps_every_logged_epoch_once(tmp_path):
+    """Lightning's CSVLogger deletes metrics.csv when it starts; a resumed run keeps the earlier epochs."""
+    import csv
+
+    out = tmp_path / "run"
+    assert _train(tmp_path, out) == 0  # epoch 0
+    for epochs in ("2", "3", "3"):  # two resumes that train, one on the finished run
+        assert main(["train", "--out", str(out), "--resume", "--epochs", epochs, "--no-progress"]) == 0
+    with open(out / "logs" / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    epoch_rows = [r for r in rows if r.get("train/loss_epoch")]
+    assert sorted(float(r["epoch"]) for r in epoch_rows) == [0.0, 1.0, 2.0]

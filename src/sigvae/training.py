@@ -354,6 +354,42 @@ def check_checkpoint(path: str | os.PathLike) -> None:
                              f"({first[:200]})") from None
 
 
+def _keep_logged_epochs(csv_logger, checkpoint: Path) -> None:
+    """Keep a resumed run's earlier rows of ``logs/metrics.csv``, which Lightning's CSVLogger deletes.
+
+    The logger removes an existing ``metrics.csv`` when it starts; the rows of the epochs
+    the checkpoint completed are written back before training continues (rows of an epoch
+    the run was killed in are dropped: that epoch is trained and logged again), so the
+    file ends with every epoch once however often the run was resumed.
+    """
+    import csv
+
+    path = Path(csv_logger.log_dir) / "metrics.csv"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            keys, rows = list(reader.fieldnames or []), list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return  # nothing (readable) to keep
+    done = int(torch.load(checkpoint, map_location="cpu", weights_only=True).get("epoch", -1))
+
+    def epoch_of(r: dict) -> float:
+        try:
+            return float(r.get("epoch") or "nan")
+        except ValueError:
+            return float("nan")
+
+    rows = [r for r in rows if epoch_of(r) <= done]
+    writer = csv_logger.experiment  # created now: this is when Lightning deletes the old file
+    if rows and keys:
+        keys = sorted(keys)  # Lightning's own column order, so its appended rows line up
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            out = csv.DictWriter(f, fieldnames=keys)
+            out.writeheader()
+            out.writerows(rows)
+        writer.metrics_keys = keys
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` returns: the trained model (best weights), its folder and its history."""
@@ -440,7 +476,10 @@ def fit(
     if loggers:
         from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-        logger_list = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="logs", version="", default_hp_metric=False)]
+        csv_logger = CSVLogger(run_dir, name="logs", version="")
+        if resume:
+            _keep_logged_epochs(csv_logger, last)
+        logger_list = [csv_logger, TensorBoardLogger(run_dir, name="logs", version="", default_hp_metric=False)]
     trainer = L.Trainer(
         max_epochs=config.epochs, accelerator=config.accelerator,
         devices=int(config.devices) if str(config.devices).isdigit() else config.devices,
