@@ -165,10 +165,16 @@ def test_report_text_never_becomes_markup(text):
     assert not hasattr(rep, "raw")  # no door for unescaped HTML
 
 
-def test_traverse_never_opens_a_file_named_by_the_model_folder(folders, tmp_path, capsys):
-    # training.json says the model was trained on /etc/passwd: without --input, sigvae asks for one.
-    assert main(["traverse", str(folders["vae"]), "--out", str(tmp_path / "t")]) == 2
-    assert "--input" in _one_error_line(capsys) and not (tmp_path / "t").exists()
+def test_traverse_never_opens_a_file_named_by_the_model_folder(folders, tmp_path, capsys, monkeypatch):
+    # training.json says the model was trained on /etc/passwd: without --input, sigvae starts
+    # from the prior mean and says how to give a clip; it never opens the named file.
+    import sigvae.inference
+
+    opened = []
+    real = sigvae.inference.read_input
+    monkeypatch.setattr(sigvae.inference, "read_input", lambda spec, *a, **k: opened.append(spec) or real(spec, *a, **k))
+    assert main(["traverse", str(folders["vae"]), "--steps", "3", "--out", str(tmp_path / "t0")]) == 0
+    assert opened == [] and "--input" in capsys.readouterr().out
     wav = tmp_path / "clip.wav"
     sf.write(wav, 0.1 * np.sin(np.arange(800) * 0.05), SR)
     assert main(["traverse", str(folders["vae"]), "--input", str(wav), "--steps", "3", "--out", str(tmp_path / "t")]) == 0

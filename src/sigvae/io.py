@@ -312,7 +312,7 @@ def check_output_dir(final_dir: str | os.PathLike, command: str | None = None, o
     # "python": written through the Python API, which names no command; either way round it
     # is the same library writing its own files.
     if manifest is None or (manifest["command"] != command and "python" not in (manifest["command"], command)):
-        made = f"written by 'sigvae {manifest['command']}'" if manifest else "not written by sigvae"
+        made = f"written by 'sigvae {manifest['command']}'" if manifest else f"not an output of 'sigvae {command}'"
         raise ConfigError(f"--out {final} already holds files ({made}); choose another folder, "
                           "or pass --overwrite to write into it")
     return final

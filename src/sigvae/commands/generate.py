@@ -77,7 +77,6 @@ def run_traverse(args: argparse.Namespace) -> int:
     import torch
 
     from ..data import SOURCES
-    from ..errors import ConfigError
     from ..inference import read_input, traverse
     from ..io import staged_dir, write_wav
     from ..report.figures import traversal_grid
@@ -91,8 +90,8 @@ def run_traverse(args: argparse.Namespace) -> int:
     if not spec and isinstance(trained_on, str) and trained_on in SOURCES:
         spec = trained_on
     elif not spec and trained_on:
-        raise ConfigError(f"{args.run} was trained on files; pass --input CLIP (an audio file, .npz or folder) "
-                          "to start the traversal from")
+        print(f"note: {args.run} was trained on files, which a model folder does not choose for sigvae to read: "
+              "starting from the prior mean (pass --input CLIP to traverse around a clip)")
     if spec:
         clip = read_input(spec, model, max_examples=1)[0][0]
     else:  # start from the decoded prior mean: a clip whose posterior is near 0
