@@ -29,7 +29,7 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY_MODEL
+from conftest import TINY_MODEL, write_tiny_model_folders
 from sigvae.cli import main
 from sigvae.errors import ConfigError, DataError, TrainingDivergedError
 
@@ -48,18 +48,10 @@ def _tree(root: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict[str, Path]:
-    from sigvae.modelfile import save_model
-    from sigvae.models import build_model
-
-    root = tmp_path_factory.mktemp("outputs")
-    vae = build_model("vae", {**TINY_MODEL, "length": 800, "sample_rate": SR})
-    save_model(vae, root / "vae", {"model": "vae", "data": "/etc/passwd"})
-    sep = build_model("separator", {"length": 4000, "sample_rate": SR, "channels": [4, 4], "latent_channels": 2,
-                                     "dilations": [1], "n_fft": 128, "hop_length": 32})
-    save_model(sep, root / "separator", {"model": "separator"})
-    wav = root / "song.wav"
+    folders = write_tiny_model_folders(tmp_path_factory.mktemp("outputs"), SR, vae_metadata={"data": "/etc/passwd"})
+    wav = folders["root"] / "song.wav"
     sf.write(wav, 0.1 * np.sin(np.arange(SR) * 0.05), SR)
-    return {"root": root, "vae": root / "vae", "separator": root / "separator", "wav": wav}
+    return {**folders, "wav": wav}
 
 
 # ------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY_MODEL
+from conftest import write_tiny_model_folders
 from sigvae.cli import main
 from sigvae.errors import ConfigError, DataError, ModelFileError, SigvaeError, UnknownNameError
 
@@ -40,18 +40,7 @@ SR = 8000
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     """Model folders and input files shared by the CLI cases (read-only for them)."""
-    from sigvae.modelfile import save_model
-    from sigvae.models import build_model
-
-    root = tmp_path_factory.mktemp("hardening")
-    vae = build_model("vae", {**TINY_MODEL, "length": 800, "sample_rate": SR})
-    save_model(vae, root / "vae", {"model": "vae"})
-    sep = build_model("separator", {"length": 4000, "sample_rate": SR, "channels": [4, 4], "latent_channels": 2,
-                                     "dilations": [1], "n_fft": 128, "hop_length": 32})
-    save_model(sep, root / "separator", {"model": "separator"})
-    good = root / "good.wav"
-    sf.write(good, 0.1 * np.sin(np.arange(SR // 2) * 0.05), SR)
-    return {"root": root, "vae": root / "vae", "separator": root / "separator", "good_wav": good}
+    return write_tiny_model_folders(tmp_path_factory.mktemp("hardening"), SR)
 
 
 def _write_npz(path: Path, **arrays) -> Path:

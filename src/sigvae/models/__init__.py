@@ -107,8 +107,12 @@ def build_meta_model(name: str, config: ModelConfig | dict | None = None, what: 
             model = _construct(name, config)
     except SigvaeError:
         raise
-    except (RuntimeError, OverflowError, ValueError) as e:
+    except (RuntimeError, OverflowError, ValueError, TypeError) as e:
         text = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        # PyTorch reports a size past 2**63 as a TypeError ("Overflow when unpacking long long");
+        # any other TypeError is a bug and stays one.
+        if isinstance(e, TypeError) and "overflow" not in text.lower():
+            raise
         if "meta" in text.lower():
             return None
         raise DataError(f"{what + ': ' if what else ''}model {name!r} cannot be built with these sizes ({text})") from None
