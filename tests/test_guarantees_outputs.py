@@ -429,3 +429,17 @@ def test_resuming_keeps_every_logged_epoch_once(tmp_path):
         rows = list(csv.DictReader(f))
     epoch_rows = [r for r in rows if r.get("train/loss_epoch")]
     assert sorted(float(r["epoch"]) for r in epoch_rows) == [0.0, 1.0, 2.0]
+
+
+def test_a_link_inside_an_existing_out_cannot_carry_files_out(folders, tmp_path, capsys):
+    out = tmp_path / "samples"
+    assert main(["sample", str(folders["vae"]), "--n", "1", "--out", str(out)]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    import shutil
+
+    shutil.rmtree(out / "figures")
+    os.symlink(elsewhere, out / "figures")  # someone swapped the figures folder for a link
+    assert main(["sample", str(folders["vae"]), "--n", "1", "--out", str(out)]) == 2
+    assert "outside" in _one_error_line(capsys)
+    assert list(elsewhere.iterdir()) == []

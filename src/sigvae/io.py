@@ -374,6 +374,8 @@ def staged_dir(final_dir: str | os.PathLike, *, wait: bool = False, command: str
             if clash and not overwrite:
                 raise ConfigError(f"{final_dir / clash[0]} exists and was not written by sigvae; "
                                   "choose another --out, or pass --overwrite to replace it")
+            for rel in written:  # a link inside an existing --out must not carry a file out of it
+                check_inside(final_dir / rel, final_dir)
             for rel in written:
                 (final_dir / rel).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(stage / rel, final_dir / rel)
