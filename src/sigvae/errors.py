@@ -7,6 +7,13 @@ these into one line on stderr and exit status 2. Anything else is a bug in sigva
 from __future__ import annotations
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of ``error``'s message (its type's name if it has none): for quoting a
+    library's error inside sigvae's one-line message."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class SigvaeError(Exception):
     """Base class for every error caused by what the user gave sigvae."""
 

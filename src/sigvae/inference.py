@@ -68,7 +68,7 @@ def read_input(spec: str, model: SigModel, max_examples: int = 16, seed: int = 0
     """
     path = Path(spec)
     if path.is_file() and path.suffix.lower() not in (".npz",):
-        from .data.files import audio_file_info
+        from .data.audio import audio_file_info
 
         info = audio_file_info(path)  # the clips kept (and their joined copy), from the header
         cfg = model.config

@@ -53,6 +53,7 @@ def run_separate(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from ..data.audio import audio_file_info
     from ..data.tracks import read_audio, resample
     from ..errors import ConfigError, DataError, NotSupportedError
     from ..io import safe_names, staged_dir, write_json, write_wav
@@ -72,7 +73,7 @@ def run_separate(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise DataError(f"{path}: input file does not exist")
     cfg = model.config
-    info = audio_info(path)
+    info = audio_file_info(path)  # DataError if unreadable, empty, cut short or at an absurd rate
     if info.samplerate == cfg.sample_rate and hasattr(model, "_separate_batch") and hasattr(model, "align"):
         return run_streaming(args, model, path, info)
     from ..limits import check_allocation, resampled_length
@@ -124,18 +125,6 @@ def run_separate(args: argparse.Namespace) -> int:
     print(f"separated {seconds:.1f} s into {', '.join(f'{n}.wav' for n in names)} in {elapsed:.1f} s "
           f"({seconds / max(elapsed, 1e-9):.1f}× real time); wrote {args.out}")
     return 0
-
-
-def audio_info(path):
-    """``soundfile.info`` of ``path`` (frames, samplerate, channels); DataError if unreadable, empty,
-    cut short (fewer frames than its header declares) or at an unsupported rate."""
-    from ..data.files import audio_file_info
-    from ..errors import DataError
-
-    info = audio_file_info(path)
-    if info.frames <= 0:
-        raise DataError(f"{path}: audio file is empty (0 samples)")
-    return info
 
 
 def _layout_fn(model, how: str, scale):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, first_line
 
 #: WAV format tags whose data length maps to frames through ``block_align``: PCM, IEEE
 #: float, A-law, µ-law and WAVE_FORMAT_EXTENSIBLE (whose sub-formats sigvae reads are PCM/float).
@@ -93,8 +93,7 @@ def check_header_frames(path: str | Path, frames: int) -> None:
 
 
 def _unreadable(path, e: BaseException) -> DataError:
-    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-    return DataError(f"{path}: cannot be read as audio ({first})")
+    return DataError(f"{path}: cannot be read as audio ({first_line(e)})")
 
 
 @contextlib.contextmanager
@@ -142,6 +141,29 @@ def open_audio(path: str | Path):
     return f
 
 
+def audio_file_info(path: str | Path):
+    """``soundfile.info`` of ``path`` (frames, channels, samplerate) without reading samples.
+
+    Raises DataError (naming the file) if it cannot be read as audio, is empty, holds fewer
+    frames than its header declares, or claims a sample rate outside
+    :data:`~sigvae.limits.MIN_SAMPLE_RATE` .. :data:`~sigvae.limits.MAX_SAMPLE_RATE`.
+    """
+    import soundfile as sf
+
+    from ..limits import check_sample_rate
+
+    try:
+        with c_library_stderr_silenced():
+            info = sf.info(str(path))
+    except Exception as e:  # soundfile raises several types for corrupt files
+        raise _unreadable(path, e) from None
+    check_sample_rate(info.samplerate, str(path))
+    check_header_frames(path, info.frames)  # a file cut short: libsndfile reports only what is there
+    if info.frames <= 0:
+        raise DataError(f"{path}: audio file is empty (0 samples)")
+    return info
+
+
 def read_audio_block(f, start: int, frames: int) -> np.ndarray:
     """Frames ``start`` … ``start + frames`` of the open ``soundfile.SoundFile`` ``f``: float32 [C, frames].
 
@@ -180,4 +202,4 @@ def read_audio_file(path: str | Path, dtype: str = "float32") -> tuple[np.ndarra
     return audio, rate
 
 
-__all__ = ["header_frames", "check_header_frames", "open_audio", "read_audio_block", "read_audio_file"]
+__all__ = ["header_frames", "check_header_frames", "audio_file_info", "open_audio", "read_audio_block", "read_audio_file"]

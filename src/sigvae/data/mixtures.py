@@ -370,7 +370,7 @@ def load_mixture_audio(path: str | Path) -> Mixture:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file does not exist")
-    from .files import audio_file_info
+    from .audio import audio_file_info
 
     info = audio_file_info(path)
     from ..limits import check_allocation

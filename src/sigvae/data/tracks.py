@@ -87,14 +87,11 @@ def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
     """Read an audio file → (float32 [C, T], sample rate); DataError if unreadable, empty or cut short."""
     from ..limits import check_allocation
-    from .audio import read_audio_file
-    from .files import audio_file_info
+    from .audio import audio_file_info, read_audio_file
 
-    info = audio_file_info(path)  # a sane sample rate, and the size before reading
+    info = audio_file_info(path)  # a sane sample rate, not empty, and the size before reading
     check_allocation(str(path), (info.channels, info.frames), 8)  # float32 as read + the transposed copy
     audio, sr = read_audio_file(path, "float32")  # the frames its header declares, or DataError
-    if audio.shape[0] == 0:
-        raise DataError(f"{path}: audio file is empty (0 samples)")
     if not np.all(np.isfinite(audio)):
         raise DataError(f"{path}: contains NaN or inf samples")
     return np.ascontiguousarray(audio.T), int(sr)
@@ -133,7 +130,7 @@ def _check_track_memory(folder: Path, paths: list[Path], arrays: int, sample_rat
     (``arrays`` of them), and at ``sample_rate`` the resampled stems and mixture.
     """
     from ..limits import check_bytes, resampled_length
-    from .files import audio_file_info
+    from .audio import audio_file_info
 
     infos = [audio_file_info(p) for p in paths]
     chans, frames, rate = max(i.channels for i in infos), max(i.frames for i in infos), infos[0].samplerate
@@ -194,7 +191,7 @@ def load_tracks(folder: str | Path, sample_rate: int | None = None, mono: bool =
     track that differs.
     """
     from ..limits import check_bytes, resampled_length
-    from .files import audio_file_info
+    from .audio import audio_file_info
 
     folders = track_folders(folder)
     # Every track stays in memory (float32 stems + mixture): sum their sizes from the headers.
