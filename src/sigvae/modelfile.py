@@ -173,7 +173,7 @@ def load(folder: str | os.PathLike, map_location: str | torch.device = "cpu") ->
         _check_weight_shapes(weights, doc["model"], {k: tuple(v.shape) for k, v in meta.state_dict().items()})
     del meta
     try:
-        model = build_model(doc["model"], config)
+        model = build_model(doc["model"], config, counted=True)  # counted above, twice over
     except ConfigError as e:
         raise ModelFileError(f"{folder / CONFIG_FILE}: {e}") from None
     try:

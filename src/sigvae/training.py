@@ -35,9 +35,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .config import check, from_dict, to_dict
-from .errors import ConfigError, Interrupted, ModelFileError, TrainingDivergedError
+from .errors import ConfigError, Interrupted, ModelFileError, TrainingDivergedError, first_line
 from .io import replace_dir, write_json
-from .models import MODELS, SigModel, build_config, build_meta_model, build_model
+from .models import MODELS, SigModel, build_config, build_model
 
 # Known-noise warnings from Lightning that say nothing about the user's run.
 warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
@@ -331,13 +331,14 @@ def atomic_checkpoint_io():
     return AtomicCheckpointIO()
 
 
-def check_checkpoint(path: str | os.PathLike) -> None:
+def check_checkpoint(path: str | os.PathLike) -> int:
     """Refuse a checkpoint that ``torch.load(weights_only=True)`` cannot read, before Lightning loads it.
 
     A ``last.ckpt`` that is damaged, or a pickle that would run code (refused by
     ``weights_only``, so nothing in it runs), becomes a :class:`ModelFileError` naming the
     file instead of an ``UnpicklingError`` traceback from inside Lightning. The check maps
-    the file (``mmap``) rather than reading every tensor.
+    the file (``mmap``) rather than reading every tensor. Returns the epoch the checkpoint
+    completed (-1 if it does not say).
     """
     import pickle
     import zipfile
@@ -346,21 +347,23 @@ def check_checkpoint(path: str | os.PathLike) -> None:
     try:
         with open(path, "rb") as f:
             zipped = f.read(4) == b"PK\x03\x04"
-        torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError,
             IndexError, zipfile.BadZipFile, OSError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ModelFileError(f"{path}: not a checkpoint sigvae can load safely; refusing to resume from it "
-                             f"({first[:200]})") from None
+                             f"({first_line(e)[:200]})") from None
+    epoch = checkpoint.get("epoch", -1) if isinstance(checkpoint, dict) else -1
+    return int(epoch) if isinstance(epoch, int) else -1
 
 
-def _keep_logged_epochs(csv_logger, checkpoint: Path) -> None:
+def _keep_logged_epochs(csv_logger, done: int) -> None:
     """Keep a resumed run's earlier rows of ``logs/metrics.csv``, which Lightning's CSVLogger deletes.
 
     The logger removes an existing ``metrics.csv`` when it starts; the rows of the epochs
-    the checkpoint completed are written back before training continues (rows of an epoch
-    the run was killed in are dropped: that epoch is trained and logged again), so the
-    file ends with every epoch once however often the run was resumed.
+    the checkpoint completed (up to ``done``, from :func:`check_checkpoint`) are written back
+    before training continues (rows of an epoch the run was killed in are dropped: that
+    epoch is trained and logged again), so the file ends with every epoch once however
+    often the run was resumed.
     """
     import csv
 
@@ -371,7 +374,6 @@ def _keep_logged_epochs(csv_logger, checkpoint: Path) -> None:
             keys, rows = list(reader.fieldnames or []), list(reader)
     except (OSError, UnicodeDecodeError, csv.Error):
         return  # nothing (readable) to keep
-    done = int(torch.load(checkpoint, map_location="cpu", weights_only=True).get("epoch", -1))
 
     def epoch_of(r: dict) -> float:
         try:
@@ -452,8 +454,7 @@ def fit(
     last = ckpt_dir / "last.ckpt"
     if resume and not last.is_file():
         raise ConfigError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
-    if resume:
-        check_checkpoint(last)  # one line naming the file, not Lightning's traceback
+    done_epoch = check_checkpoint(last) if resume else -1  # one line naming a bad file, not Lightning's traceback
     L.seed_everything(config.seed, workers=True, verbose=False)
     model.configure_for_data(len(train_data))
     module = SigLightningModule(model, config)
@@ -478,7 +479,7 @@ def fit(
 
         csv_logger = CSVLogger(run_dir, name="logs", version="")
         if resume:
-            _keep_logged_epochs(csv_logger, last)
+            _keep_logged_epochs(csv_logger, done_epoch)
         logger_list = [csv_logger, TensorBoardLogger(run_dir, name="logs", version="", default_hp_metric=False)]
     trainer = L.Trainer(
         max_epochs=config.epochs, accelerator=config.accelerator,
@@ -553,7 +554,6 @@ def train(
     :class:`ConfigError`), created only after the data and settings were checked, and
     removed again if training fails; an interrupted new run stays, to be resumed.
     """
-
     from .io import check_out_path, confined_to, output_lock
 
     tcfg = train_config if isinstance(train_config, TrainConfig) else from_dict(TrainConfig, train_config or {}, where="training")
@@ -653,10 +653,9 @@ def _train_in(run_dir: Path, model, data, model_config, train_config, tcfg, num_
             "channels": signals.channels, "factor_names": signals.factor_names, "factor_sizes": signals.factor_sizes,
             "source": None if source is None else source.name,
         }
-    # Weights, gradients and the optimiser's two moments, counted on the meta device first.
-    build_meta_model(model, mcfg, what="training", copies=4)
     L.seed_everything(tcfg.seed, workers=True, verbose=False)  # initial weights come from the seed too
-    net = build_model(model, mcfg)
+    # Weights, gradients and the optimiser's two moments, counted on the meta device first.
+    net = build_model(model, mcfg, copies=4, what="training")
     if init_state is not None:
         _load_init_weights(net, init_state, init_from)
     if is_global_zero():
@@ -687,7 +686,7 @@ def _read_run_file(run_dir: Path) -> dict:
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ModelFileError(f"{path}: damaged, cannot resume ({_first_line(e)})") from None
+        raise ModelFileError(f"{path}: damaged, cannot resume ({first_line(e)})") from None
     expected = {"model": str, "data": str, "num_examples": int, "model_config": dict, "train_config": dict}
     if not isinstance(saved, dict):
         raise ModelFileError(f"{path}: damaged, cannot resume (expected a JSON object)")
@@ -740,11 +739,6 @@ def _check_resume_request(run_dir: Path, saved: dict, model, data, num_examples,
     if differ:
         raise ConfigError(f"{run_dir}: --resume continues the run with its saved settings, but {differ[0]} differs; "
                           "only the epochs and the hardware may change (start a new run with another --out instead)")
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _init_from(folder, model: str, model_config: dict | None) -> tuple[str, dict, dict]:

@@ -37,16 +37,19 @@ def build_config(name: str, overrides: dict | None = None) -> ModelConfig:
     return replace(base, overrides or {}, where=f"model {entry.name}")
 
 
-def build_model(name: str, config: ModelConfig | dict | None = None) -> SigModel:
+def build_model(name: str, config: ModelConfig | dict | None = None, *, copies: int = 1, what: str | None = None,
+                counted: bool = False) -> SigModel:
     """Instantiate registered model ``name`` from a config object or a dict of overrides.
 
-    The model is first counted on the ``meta`` device (:func:`build_meta_model`): one
-    whose parameters and buffers exceed the memory budget is refused (DataError) before
-    any of them is allocated.
+    The model is first counted on the ``meta`` device (:func:`build_meta_model`, with
+    ``copies`` and ``what``): one whose parameters and buffers exceed the memory budget is
+    refused (DataError) before any of them is allocated. ``counted=True`` skips that when
+    the caller has just passed this config through :func:`build_meta_model` itself.
     """
     if not isinstance(config, ModelConfig):
         config = build_config(name, config)
-    build_meta_model(name, config)
+    if not counted:
+        build_meta_model(name, config, what=what, copies=copies)
     return _construct(name, config)
 
 
@@ -99,7 +102,7 @@ def build_meta_model(name: str, config: ModelConfig | dict | None = None, what: 
     """
     import torch
 
-    from ..errors import DataError, SigvaeError
+    from ..errors import DataError, SigvaeError, first_line
     from ..limits import check_bytes
 
     try:
@@ -108,7 +111,7 @@ def build_meta_model(name: str, config: ModelConfig | dict | None = None, what: 
     except SigvaeError:
         raise
     except (RuntimeError, OverflowError, ValueError, TypeError) as e:
-        text = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        text = first_line(e)[:200]
         # PyTorch reports a size past 2**63 as a TypeError ("Overflow when unpacking long long");
         # any other TypeError is a bug and stays one.
         if isinstance(e, TypeError) and "overflow" not in text.lower():
