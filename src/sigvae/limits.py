@@ -56,66 +56,69 @@ _UNITS = {
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([A-Za-z]*)\s*$")
 
 
-def available_memory() -> int:
-    """Bytes of physical memory available right now: Linux's ``MemAvailable`` (free memory
-    plus reclaimable caches), capped by the process's cgroup limit if it has one; else the
-    free pages from ``sysconf`` (macOS); 64 GiB if neither is known."""
-    avail = None
+def _meminfo_bytes(key: str) -> int | None:
+    """``key`` (``MemTotal``, ``MemAvailable``) from Linux's ``/proc/meminfo`` in bytes, or None."""
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-                    break
+                if line.startswith(f"{key}:"):
+                    return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    if avail is None:
-        try:
-            avail = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_AVPHYS_PAGES"))
-        except (ValueError, OSError, AttributeError):
-            return 64 << 30
+    return None
+
+
+def _sysconf_bytes(pages: str) -> int | None:
+    """``pages`` (``SC_PHYS_PAGES``, ``SC_AVPHYS_PAGES``) × the page size, where ``sysconf`` knows it."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf(pages))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _cgroup_limit_and_usage() -> tuple[int, int | None] | None:
+    """(memory limit, usage or None) of this process's cgroup (v2, else v1); None without a limit."""
     for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
                                    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
         try:
             with open(limit_file, encoding="ascii") as f:
                 limit = f.read().strip()
+        except OSError:
+            continue
+        if not limit.isdigit() or int(limit) >= (1 << 60):  # "max" or a huge number: no limit
+            return None
+        try:
             with open(usage_file, encoding="ascii") as f:
                 usage = int(f.read().strip())
         except (OSError, ValueError):
-            continue
-        if limit.isdigit() and int(limit) < (1 << 60):  # "max" or a huge number: no limit
-            avail = min(avail, max(0, int(limit) - usage))
-        break
+            usage = None
+        return int(limit), usage
+    return None
+
+
+def available_memory() -> int:
+    """Bytes of physical memory available right now: Linux's ``MemAvailable`` (free memory
+    plus reclaimable caches), capped by the process's cgroup limit if it has one; else the
+    free pages from ``sysconf`` (macOS); 64 GiB if neither is known."""
+    avail = _meminfo_bytes("MemAvailable")
+    avail = _sysconf_bytes("SC_AVPHYS_PAGES") if avail is None else avail
+    if avail is None:
+        return 64 << 30
+    cgroup = _cgroup_limit_and_usage()
+    if cgroup is not None and cgroup[1] is not None:
+        avail = min(avail, max(0, cgroup[0] - cgroup[1]))
     return avail
 
 
 def total_memory() -> int:
     """Bytes of physical memory (``MemTotal``, or ``sysconf`` elsewhere), capped by the process's
     cgroup memory limit if it has one; 64 GiB if unknown."""
-    total = None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    total = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
+    total = _meminfo_bytes("MemTotal")
+    total = _sysconf_bytes("SC_PHYS_PAGES") if total is None else total
     if total is None:
-        try:
-            total = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-        except (ValueError, OSError, AttributeError):
-            return 64 << 30
-    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            with open(limit_file, encoding="ascii") as f:
-                limit = f.read().strip()
-        except OSError:
-            continue
-        if limit.isdigit() and int(limit) < (1 << 60):  # "max" or a huge number: no limit
-            total = min(total, int(limit))
-        break
-    return total
+        return 64 << 30
+    cgroup = _cgroup_limit_and_usage()
+    return min(total, cgroup[0]) if cgroup is not None else total
 
 
 def parse_size(text: str | int) -> int:
