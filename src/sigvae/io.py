@@ -306,7 +306,7 @@ def check_output_dir(final_dir: str | os.PathLike, command: str | None = None, o
     overwrite = _POLICY["overwrite"] if overwrite is None else overwrite
     if final.exists() and not final.is_dir():
         raise ConfigError(f"--out {final} exists and is not a folder")
-    if overwrite or not final.is_dir() or not _holds_files(final):
+    if overwrite or not final.is_dir() or not holds_files(final):
         return final
     manifest = read_manifest(final)
     # "python": written through the Python API, which names no command; either way round it
@@ -318,7 +318,7 @@ def check_output_dir(final_dir: str | os.PathLike, command: str | None = None, o
     return final
 
 
-def _holds_files(folder: Path) -> bool:
+def holds_files(folder: Path) -> bool:
     """True if ``folder`` holds anything but empty folders and lock files (``.NAME.lock``).
 
     Locks are what a sigvae process sharing the folder creates first (the SynTone

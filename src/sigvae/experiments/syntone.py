@@ -598,7 +598,7 @@ def _remove_failed_runs(out: Path, before_runs: set[Path], created: bool) -> Non
     left empty: a failed benchmark leaves nothing half-made."""
     import shutil
 
-    from ..io import MANIFEST, claim
+    from ..io import MANIFEST, claim, holds_files
 
     models = out / "models"
     for folder in set(models.iterdir()) - before_runs if models.is_dir() else ():
@@ -608,7 +608,7 @@ def _remove_failed_runs(out: Path, before_runs: set[Path], created: bool) -> Non
             if free:
                 shutil.rmtree(folder, ignore_errors=True)
     if created and out.is_dir():
-        if models.is_dir() and all(p.name.startswith(".") and p.suffix == ".lock" for p in models.iterdir()):
+        if models.is_dir() and not holds_files(models):  # only the runs' lock files are left
             shutil.rmtree(models, ignore_errors=True)
         if all(p.name == MANIFEST for p in out.iterdir()):
             shutil.rmtree(out, ignore_errors=True)
