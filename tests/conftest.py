@@ -21,6 +21,17 @@ TINY_MODEL = {"channels": [8, 8], "hidden_dim": 32, "latent_dim": 3}
 TINY_SYNTONE = {"duration": 0.1, "num_freqs": 20, "num_amps": 5}
 
 
+def small_signals(n: int = 4, t: int = 800) -> np.ndarray:
+    """``n`` seeded noise clips [n, 1, t], float32, 0.1 standard deviation: valid signals for input tests."""
+    return np.random.default_rng(0).standard_normal((n, 1, t)).astype(np.float32) * 0.1
+
+
+def save_npz(path, **arrays):
+    """``np.savez(path, **arrays)``; returns ``path`` (for building test inputs inline)."""
+    np.savez(path, **arrays)
+    return path
+
+
 def write_tiny_model_folders(root, sample_rate: int = 8000, vae_metadata: dict | None = None) -> dict:
     """Untrained tiny VAE and separator folders and a half-second WAV under ``root``.
 

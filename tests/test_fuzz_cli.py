@@ -56,7 +56,8 @@ import soundfile as sf  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from conftest import TINY_MODEL  # noqa: E402
+from conftest import small_signals as _signals  # noqa: E402
+from conftest import write_tiny_model_folders  # noqa: E402
 from sigvae.cli import build_parser, main  # noqa: E402
 
 build_parser()  # every command module imported once, outside the guarded calls
@@ -83,15 +84,8 @@ def _quiet_main(argv: list[str]) -> int:
 def shared(tmp_path_factory) -> dict[str, Path]:
     """Untrained model folders (built, not trained: these cases exercise input checks), a
     finished tiny training run (for --resume / --init-from), and a few good input files."""
-    from sigvae.modelfile import save_model
-    from sigvae.models import build_model
-
     root = tmp_path_factory.mktemp("fuzz-shared")
-    vae = build_model("vae", {**TINY_MODEL, "length": 800, "sample_rate": SR})
-    save_model(vae, root / "vae", {"model": "vae"})
-    sep = build_model("separator", {"length": 4000, "sample_rate": SR, "channels": [4, 4], "latent_channels": 2,
-                                     "dilations": [1], "n_fft": 128, "hop_length": 32})
-    save_model(sep, root / "separator", {"model": "separator"})
+    write_tiny_model_folders(root, SR)  # vae/, separator/ (good.wav is rewritten below)
     t = np.arange(SR) / SR
     sf.write(root / "good.wav", 0.3 * np.sin(2 * np.pi * 220 * t[: SR // 2]), SR)
     sf.write(root / "good16k.wav", 0.3 * np.sin(2 * np.pi * 220 * np.arange(SR) / 16000), 16000)
@@ -424,10 +418,6 @@ def assert_promise(case_id: str, env: Env, res: Outcome, allow_success: bool = F
 
 # ---------------------------------------------------------------------------------------
 # Bad files, generated.
-
-
-def _signals(n: int = 4, t: int = 800) -> np.ndarray:
-    return (np.random.default_rng(0).standard_normal((n, 1, t)) * 0.1).astype(np.float32)
 
 
 def wav_bytes(frames: int = 800, sr: int = SR, channels: int = 1, bits: int = 16, fmt: int = 1,

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import save_npz as _npz
+from conftest import small_signals as _signals
 from conftest import write_tiny_model_folders
 from sigvae.cli import main
 from sigvae.errors import ConfigError, DataError, ModelFileError
@@ -34,15 +36,6 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 # ------------------------------------------------------------------------------------
 # Builders of bad inputs.
-
-
-def _npz(path: Path, **arrays) -> Path:
-    np.savez(path, **arrays)
-    return path
-
-
-def _signals(n: int = 4, t: int = 800) -> np.ndarray:
-    return np.random.default_rng(0).standard_normal((n, 1, t)).astype(np.float32) * 0.1
 
 
 def _short_wav(path: Path, declared: int = 8000, present: int = 3989) -> Path:

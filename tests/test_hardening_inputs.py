@@ -26,6 +26,8 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import save_npz as _write_npz
+from conftest import small_signals as _signals
 from conftest import write_tiny_model_folders
 from sigvae.cli import main
 from sigvae.errors import ConfigError, DataError, ModelFileError, SigvaeError, UnknownNameError
@@ -41,15 +43,6 @@ SR = 8000
 def files(tmp_path_factory) -> dict[str, Path]:
     """Model folders and input files shared by the CLI cases (read-only for them)."""
     return write_tiny_model_folders(tmp_path_factory.mktemp("hardening"), SR)
-
-
-def _write_npz(path: Path, **arrays) -> Path:
-    np.savez(path, **arrays)
-    return path
-
-
-def _signals(n: int = 4, t: int = 800) -> np.ndarray:
-    return np.random.default_rng(0).standard_normal((n, 1, t)).astype(np.float32) * 0.1
 
 
 def _truncated_wav(path: Path) -> Path:
