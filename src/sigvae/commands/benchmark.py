@@ -7,19 +7,113 @@ that task's own options; ``--task bss`` (the default) runs the blind-source benc
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import importlib
 
 
 def add_parser(sub) -> None:
-    from ..experiments import TASKS
+    from ..experiments import ALIASES, TASKS
 
     p = sub.add_parser("benchmark", help="train, measure and report: " + ", ".join(TASKS) if TASKS else "run a benchmark")
     tasks = p.add_subparsers(dest="task", metavar="TASK")
     for name, module in TASKS.items():
         mod = importlib.import_module(module)
-        t = tasks.add_parser(name, help=mod.DESCRIPTION, description=mod.DESCRIPTION)
-        mod.add_arguments(t)
-        t.set_defaults(func=mod.run)
+        task = getattr(mod, "TASK", None)
+        if task is None:  # a task module of the older kind: its own flags and run(args)
+            t = tasks.add_parser(name, help=mod.DESCRIPTION, description=mod.DESCRIPTION)
+            mod.add_arguments(t)
+            t.set_defaults(func=mod.run)
+            continue
+        t = tasks.add_parser(name, help=task.description, description=task.description)
+        add_task_arguments(t, task)
+        t.set_defaults(func=lambda args, task=task: run_task_command(task, args))
+        for old in [old for old, new in ALIASES.items() if new == name]:  # old names keep working, with a notice
+            a = tasks.add_parser(old, help=argparse.SUPPRESS, description=f"old name of '{name}': {task.description}")
+            add_task_arguments(a, task)
+            a.set_defaults(func=lambda args, task=task, old=old: run_task_command(task, args, old_name=old))
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+    else:
+        return ""
+    if isinstance(value, list):
+        value = ",".join(map(str, value))
+    return f" (default: {value})"
+
+
+def add_task_arguments(p: argparse.ArgumentParser, task) -> None:
+    """The flags of one benchmark task: the shared ones, then one per flagged config field
+    (help text and default from the field; the default is the ``default`` profile's)."""
+    from ..experiments.task import flag_name
+
+    p.add_argument("--out", default=task.default_out, help=f"output folder (default: {task.default_out})")
+    p.add_argument("--profile", choices=list(task.profiles),
+                   help="settings preset: " + ", ".join(task.profiles) + " (default: default)")
+    p.add_argument("--config", help="YAML/JSON file of benchmark settings (any config key); flags win over it")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    if task.reuses_runs:
+        p.add_argument("--fresh", action="store_true", help="redo every run even if --out holds matching finished ones")
+    for f in task.flag_fields():
+        help_text = f.metadata["help"].replace("%", "%%") + _default_text(f)
+        if f.type in (bool, "bool"):
+            p.add_argument(flag_name(f), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            continue
+        if f.metadata.get("repeat"):  # given several times; the field's parser reads the list
+            p.add_argument(flag_name(f), dest=f.name, default=None, metavar=f.metadata.get("metavar"),
+                           action="append", help=help_text + " (repeatable)")
+            continue
+        p.add_argument(flag_name(f), dest=f.name, default=None, metavar=f.metadata.get("metavar"),
+                       type=lambda text, f=f: _typed(f, text), help=help_text)
+    for switch, (help_text, _values) in task.switches.items():
+        p.add_argument(switch, action="store_true", help=help_text)
+
+
+def _typed(f: dataclasses.Field, text: str):
+    """argparse ``type`` for a config field: its parser's errors become usage errors (exit 2)."""
+    from ..errors import ConfigError
+    from ..experiments.task import parse_flag
+
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    kind = kind.replace(" | None", "").replace("None | ", "")
+    try:
+        if kind in ("int", "float"):
+            return {"int": int, "float": float}[kind](text)
+        return parse_flag(f, text)
+    except (ValueError, ConfigError) as e:
+        raise argparse.ArgumentTypeError(str(e) if isinstance(e, ConfigError) else f"expected {kind}, got {text!r}") from None
+
+
+def run_task_command(task, args: argparse.Namespace, old_name: str | None = None) -> int:
+    """``sigvae benchmark TASK ...``: resolve the settings and run the task."""
+    import sys
+
+    if old_name is not None:
+        print(f"sigvae: 'benchmark {old_name}' is now 'benchmark {task.name}'; the old name still works",
+              file=sys.stderr)
+    from ..errors import ConfigError
+    from ..experiments.task import parse_flag, resolve_config, run_task
+
+    flags = {f.name: getattr(args, f.name, None) for f in task.flag_fields()}
+    for f in task.flag_fields():
+        if f.metadata.get("repeat") and flags[f.name] is not None:
+            flags[f.name] = parse_flag(f, flags[f.name])
+    profile = args.profile
+    for switch, (_help, values) in task.switches.items():
+        if getattr(args, switch.lstrip("-").replace("-", "_"), False):
+            values = dict(values)
+            if "profile" in values:
+                if profile not in (None, values["profile"]):
+                    raise ConfigError(f"{switch} is --profile {values['profile']}; it cannot be combined with --profile {profile}")
+                profile = values.pop("profile")
+            flags.update(values)
+    cfg = resolve_config(task, profile=profile, config_file=args.config, flags=flags)
+    run_task(task, cfg, args.out, progress=not args.no_progress, fresh=getattr(args, "fresh", False))
+    return 0
 
 
 #: (task, --task value) → the registered task that runs it. The task's own parser keeps
@@ -54,13 +148,13 @@ def default_task_argv(argv: list[str]) -> list[str]:
     dropping the ``--task`` pair: ``benchmark separation --task spectrogram --profile tiny``
     → ``benchmark separation-spectrogram --profile tiny``.
     """
-    from ..experiments import TASKS
+    from ..experiments import ALIASES, TASKS
 
     i = _command_index(argv)
     if not TASKS or i is None or argv[i] != "benchmark":
         return argv  # 'benchmark' elsewhere (``train vae --out benchmark``) is just a value
     rest = argv[i + 1 :]
-    if not rest or rest[0] not in TASKS and rest[0] not in ("-h", "--help"):
+    if not rest or rest[0] not in TASKS and rest[0] not in ALIASES and rest[0] not in ("-h", "--help"):
         return argv[: i + 1] + [next(iter(TASKS))] + rest
     for j, a in enumerate(rest[1:], 1):
         if a == "--task" and j + 1 < len(rest):

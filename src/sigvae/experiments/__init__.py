@@ -1,8 +1,8 @@
-"""Benchmarks: one module per task, each returning tidy rows and writing a report.
+"""Benchmarks: one package per task, each a :class:`sigvae.experiments.task.Task`.
 
-A task module defines ``DESCRIPTION``, ``add_arguments(parser)`` and ``run(args) -> int``;
-register it in :data:`TASKS` (name → module path). ``sigvae benchmark TASK`` runs it;
-``sigvae benchmark`` alone runs the first entry (SynTone).
+A task package (``experiments/<name>/``: ``config.py``, ``run.py``, ``scoring.py``,
+``report.py``) exposes ``TASK``; register it in :data:`TASKS` (name → package path).
+``sigvae benchmark TASK`` runs it; ``sigvae benchmark`` alone runs the first entry (SynTone).
 """
 
 from __future__ import annotations
@@ -15,3 +15,6 @@ TASKS: dict[str, str] = {
     "separation-spectrogram": "sigvae.experiments.spectrogram_separation",
     "ucr": "sigvae.experiments.ucr",
 }
+
+#: Old task name → its current name; the old name still runs the task, with a notice.
+ALIASES: dict[str, str] = {}

@@ -82,3 +82,15 @@ def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--seeds", default=None, help="a count (3) or a list (0,4,7)")
     p.add_argument("--config", help="YAML/JSON file of benchmark settings; flags win")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def machine_description() -> str:
+    """One line naming the machine a benchmark ran on: OS, CPU cores, Python, torch, GPU."""
+    import os
+    import platform
+
+    import torch
+
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
+            f"Python {platform.python_version()}, torch {torch.__version__}"
+            + (f", CUDA {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))

@@ -17,6 +17,7 @@ google-research/disentanglement_lib where it has them; each docstring names its 
 
 from __future__ import annotations
 
+from .activity import ACTIVE_VARIANCE, active_units
 from .classifier import DCI_ESTIMATORS, dci, explicitness, sap
 from .disentanglement import (
     discretize,
@@ -48,7 +49,7 @@ from .separation import (
 from .suite import SUITE_METRICS, evaluate_representation
 
 __all__ = [
-    "mig", "modularity", "explicitness", "sap", "dci", "irs", "infomec",
+    "mig", "modularity", "explicitness", "sap", "dci", "irs", "infomec", "active_units", "ACTIVE_VARIANCE",
     "gaussian_total_correlation", "mutual_info_matrix", "factor_entropies", "discretize",
     "beta_vae_score", "factor_vae_score", "evaluate_representation",
     "DCI_ESTIMATORS", "SUITE_METRICS",

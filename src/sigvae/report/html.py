@@ -49,8 +49,14 @@ class Report:
         self.figures_dir = self.out_dir / figures_dir
         self.parts: list[str] = []
 
-    def heading(self, text: str, level: int = 2) -> None:
-        self.parts.append(f"<h{level}>{html.escape(text)}</h{level}>")
+    def heading(self, text: str, level: int = 2, anchor: str | None = None) -> None:
+        """A heading; ``anchor`` gives it an id (``report.html#anchor``), made of letters,
+        digits and '-' only."""
+        ident = ""
+        if anchor is not None:
+            slug = "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in anchor)
+            ident = f' id="{slug}"'
+        self.parts.append(f"<h{level}{ident}>{html.escape(text)}</h{level}>")
 
     def text(self, text: str, note: bool = False) -> None:
         """A paragraph; ``text`` is escaped (use :meth:`raw` for trusted HTML)."""
