@@ -92,3 +92,82 @@ def heatmap(matrix: np.ndarray, row_labels: list[str], col_labels: list[str], ti
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+#: Figures meant to fill the report's width are drawn this wide: 10 inches at the report's
+#: 110 dpi is its 1,100 px page, so a 9-point label stays about 14 px tall on screen.
+PAGE_WIDTH_INCHES = 10.0
+
+
+def metric_panels(summary: list[dict], metrics: list, models: list[str], title: str = "", per_row: int = 4):
+    """Small multiples: one panel per metric, each with its own axis, a horizontal bar per
+    model (mean over seeds) and its seed standard deviation as an error bar.
+
+    ``metrics``: objects with ``key`` and ``label`` (:class:`sigvae.experiments.task.Metric`)
+    or ``(key, label)`` pairs; the panels are titled with the labels the tables use.
+    ``summary``: rows of :func:`sigvae.report.results.summarise`. Returns the Figure.
+    """
+    pairs = [(m.key, m.label) if hasattr(m, "key") else tuple(m) for m in metrics]
+    look = {(s["model"], s["metric"]): s for s in summary}
+    cols = min(per_row, max(1, len(pairs)))
+    rows = -(-len(pairs) // cols)
+    height = 0.45 + 0.28 * len(models)
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH_INCHES, rows * height + 0.6), squeeze=False)
+    y = np.arange(len(models))
+    for n, (key, label) in enumerate(pairs):
+        ax = axes[n // cols, n % cols]
+        means = np.array([look.get((m, key), {}).get("mean", np.nan) for m in models], dtype=float)
+        stds = np.array([look.get((m, key), {}).get("std", 0.0) for m in models], dtype=float)
+        ax.barh(y, np.nan_to_num(means), xerr=np.nan_to_num(stds), color=[f"C{i}" for i in range(len(models))], capsize=2)
+        ax.set_yticks(y)
+        ax.set_yticklabels(models if n % cols == 0 else [], fontsize=9)
+        ax.invert_yaxis()
+        ax.set_title(label, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+    for n in range(len(pairs), rows * cols):
+        axes[n // cols, n % cols].axis("off")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_grid(matrices: dict[str, np.ndarray], row_labels: list[str], col_labels: list[str], title: str = "",
+                 vmin: float | None = None, vmax: float | None = None, per_row: int = 3, cmap: str = "viridis"):
+    """Annotated heat maps side by side on one colour scale, with one shared colour bar.
+
+    ``matrices``: panel title → [R, C] array (every one the same shape, e.g. latent × factor
+    mutual information). ``vmin``/``vmax`` default to the smallest and largest value over
+    all panels, so equal colours mean equal values across panels. Returns the Figure.
+    """
+    arrays = {k: np.asarray(v, dtype=float) for k, v in matrices.items()}
+    finite = np.concatenate([a[np.isfinite(a)].ravel() for a in arrays.values()] or [np.zeros(1)])
+    lo = float(finite.min()) if vmin is None and finite.size else (vmin if vmin is not None else 0.0)
+    hi = float(finite.max()) if vmax is None and finite.size else (vmax if vmax is not None else 1.0)
+    hi = hi if hi > lo else lo + 1.0
+    cols = min(per_row, max(1, len(arrays)))
+    rows = -(-len(arrays) // cols)
+    shape = next(iter(arrays.values())).shape if arrays else (1, 1)
+    height = 0.9 + 0.3 * shape[0]
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH_INCHES, rows * height + 0.5), squeeze=False)
+    im = None
+    for n, (name, m) in enumerate(arrays.items()):
+        ax = axes[n // cols, n % cols]
+        im = ax.imshow(m, cmap=cmap, aspect="auto", vmin=lo, vmax=hi)
+        ax.set_xticks(range(m.shape[1]))
+        ax.set_xticklabels(col_labels, fontsize=8)
+        ax.set_yticks(range(m.shape[0]))
+        ax.set_yticklabels(row_labels if n % cols == 0 else [], fontsize=8)
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="w" if m[i, j] < (lo + hi) / 2 else "k")
+        ax.set_title(name, fontsize=10)
+    for n in range(len(arrays), rows * cols):
+        axes[n // cols, n % cols].axis("off")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8)
+    return fig

@@ -111,7 +111,7 @@ class Report:
         sf.write(buf, w, int(sample_rate), format="WAV", subtype="PCM_16")
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         self.parts.append(
-            f'<span class="audio">{html.escape(label)}<audio controls preload="none" src="data:audio/wav;base64,{data}"></audio></span>'
+            f'<span class="audio">{html.escape(label)}<audio controls preload="metadata" src="data:audio/wav;base64,{data}"></audio></span>'
         )
 
     def write(self, name: str = "report.html") -> Path:
