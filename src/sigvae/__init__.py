@@ -8,7 +8,7 @@ The public API:
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def __getattr__(name: str):

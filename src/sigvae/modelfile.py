@@ -15,12 +15,12 @@ from typing import Any
 
 import torch
 
-from . import __version__
 from .config import to_dict
 from .errors import ConfigError, DataError, ModelFileError, SigvaeError
 from .io import _umask, atomic_path, write_json
 from .limits import check_sample_rate
 from .models import MODELS, SigModel, build_meta_model, build_model
+from .version import __version__
 
 FORMAT = "sigvae-model"
 FORMAT_VERSION = 1

@@ -520,6 +520,27 @@ def fit(
 # train(): data spec → model → fit, as the CLI does it.
 
 
+def finetune(model: SigModel, train_data: Dataset, val_data: Dataset | None, config: TrainConfig,
+             run_dir: str | os.PathLike, *, freeze_encoder: bool = False, **kwargs) -> FitResult:
+    """Self-supervised fine-tuning of a trained model on new data with the same loss.
+
+    Returns :func:`fit`'s result for a copy of ``model`` (the original is untouched); ``kwargs``
+    go to :func:`fit`. ``freeze_encoder`` keeps the model's shared encoder fixed and adapts
+    the rest (for DecVAE: the frame encoder and H stay, the heads and the sequence branch learn);
+    the model must then have a ``freeze_encoder()`` method.
+    """
+    import copy
+
+    net = copy.deepcopy(model)
+    net.train()
+    if freeze_encoder:
+        freeze = getattr(net, "freeze_encoder", None)
+        if not callable(freeze):
+            raise ConfigError(f"freeze_encoder: {type(model).__name__} has no encoder to keep fixed")
+        freeze()
+    return fit(net, train_data, val_data, config, run_dir, **kwargs)
+
+
 def train(
     model: str,
     data: str | None = "syntone",

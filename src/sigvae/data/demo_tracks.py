@@ -21,7 +21,6 @@ from ``[-snr_range, +snr_range]`` dB and the mixture peak is 0.9.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,38 +235,3 @@ def write_demo_tracks(out: str | Path, n: int, seed: int = 0, config: DemoTracks
                 write_wav(folder / f"{safe_name(name, 'stem name')}.wav", wave, cfg.sample_rate)
             names.append(Path(out) / folder.name)
     return names
-
-
-# --- ``sigvae data demo-tracks`` ---------------------------------------------------------
-
-
-def add_data_parser(dsub) -> None:
-    """Add ``sigvae data demo-tracks`` to the ``sigvae data`` subcommands."""
-    from ..commands.common import non_negative_float, positive_int, seed_int
-
-    s = dsub.add_parser(
-        "demo-tracks", help="write demo track folders (mixture + vocals + accompaniment WAVs) for separation",
-        description="Write MUSDB-style track folders of a formant-synthesised singing voice over harmonic "
-        "notes and drums, one folder per track, for 'sigvae train separator --data DIR'.",
-    )
-    s.add_argument("--out", required=True, help="output folder (one sub-folder per track)")
-    s.add_argument("--n", type=positive_int, default=20, help="number of tracks (default 20)")
-    s.add_argument("--seed", type=seed_int, default=0)
-    s.add_argument("--duration", type=non_negative_float, help="seconds per track (default 8)")
-    s.add_argument("--sample-rate", type=positive_int, help="Hz (default 16000)")
-    s.add_argument("--three-stems", action="store_true", help="split the accompaniment into harmonic and drums stems")
-    s.set_defaults(func=run_data)
-
-
-def run_data(args: argparse.Namespace) -> int:
-    from ..config import from_dict
-
-    opts: dict = {"three_stems": bool(args.three_stems)}
-    if args.duration is not None:
-        opts["duration"] = args.duration
-    if args.sample_rate is not None:
-        opts["sample_rate"] = args.sample_rate
-    cfg = from_dict(DemoTracksConfig, opts, where="demo-tracks")
-    write_demo_tracks(args.out, args.n, args.seed, cfg)
-    print(f"wrote {args.n} tracks ({cfg.duration:g} s at {cfg.sample_rate} Hz; stems {', '.join(cfg.stem_names)}) to {args.out}")
-    return 0

@@ -152,39 +152,3 @@ class SimVowels(GroundTruthSource):
         from dataclasses import replace
 
         return SimVowels(replace(self.config, split=split))
-
-
-# ------------------------------------------------------------------------------ CLI
-def add_data_parser(dsub) -> None:
-    """Register ``sigvae data simvowels`` (called by ``sigvae.commands.data``)."""
-    from ..commands.common import seed_int
-
-    s = dsub.add_parser("simvowels", help="export SimVowels utterances with speaker, vowels and per-frame vowels to an .npz")
-    s.add_argument("--out", required=True, help="output .npz file")
-    s.add_argument("--n", type=int, default=200, help="number of utterances (default 200)")
-    s.add_argument("--seed", type=seed_int, default=0)
-    s.add_argument("--split", choices=["train", "val", "test"], default="train", help="speaker split (disjoint speakers)")
-    s.add_argument("--vowels", type=int, help="vowels per utterance (default 8)")
-    s.set_defaults(func=_run_data)
-
-
-def _run_data(args) -> int:
-    from ..config import from_dict
-    from ..errors import DataError
-    from ..io import output_file, write_npz
-
-    if not args.out.endswith(".npz"):
-        raise DataError(f"--out must end in .npz, got {args.out!r}")
-    if args.n < 1:
-        raise DataError(f"--n must be >= 1, got {args.n}")
-    opts = {"split": args.split, **({"vowels_per_utterance": args.vowels} if args.vowels else {})}
-    src = SimVowels(from_dict(SimVowelsConfig, opts, where="simvowels"))
-    data = src.signal_set(args.n, args.seed)
-    with output_file(args.out) as out_path:
-        write_npz(
-            out_path, signals=data.signals, sample_rate=np.int64(data.sample_rate), factors=data.factors,
-            factor_names=np.array(data.factor_names), factor_sizes=np.array(data.factor_sizes),
-            frame_vowels=src.frame_vowels(data.factors), speaker_vt=src.speaker_vt, vowels=np.array(VOWELS),
-        )
-    print(f"wrote {args.n} utterances ({data.length} samples at {data.sample_rate} Hz, {src.config.split} speakers) to {args.out}")
-    return 0

@@ -311,37 +311,3 @@ def load_ucr_signals(spec: str, options: dict | None = None) -> SignalSet:
 
 
 __all__ = ["SHIPPED", "UCRSplit", "load_ucr", "read_ucr_tsv", "load_ucr_signals", "parse_ucr_spec", "aeon_data_dir"]
-
-
-# --- ``sigvae data ucr`` -----------------------------------------------------------------------
-def add_data_parser(dsub) -> None:
-    """Add ``sigvae data ucr`` to the ``sigvae data`` subparsers."""
-    s = dsub.add_parser("ucr", help="list the UCR/UEA sets that ship with aeon, or export one split to an .npz")
-    s.add_argument("name", nargs="?", help="data set name (omit to list the shipped sets)")
-    s.add_argument("--split", choices=("train", "test"), default="train")
-    s.add_argument("--data-dir", help="a UCR archive folder (<dir>/<Name>/<Name>_TRAIN.tsv)")
-    s.add_argument("--out", help="output .npz (signals, sample_rate=1, factors=class)")
-    s.set_defaults(func=_run_data_ucr)
-
-
-def _run_data_ucr(args) -> int:
-    from ..io import output_file, write_npz
-
-    if not args.name:
-        for name in SHIPPED:
-            d = load_ucr(name)
-            kind = "equal length" if d.equal_length else "unequal lengths, resampled"
-            print(f"{name:<22} train {len(d.y_train):>4}  test {len(d.y_test):>5}  channels {d.channels:>2}  "
-                  f"length {d.length:>5}  classes {d.n_classes:>2}  ({kind})")
-        return 0
-    if not args.out or not args.out.endswith(".npz"):
-        raise DataError(f"--out must name an .npz file, got {args.out!r}")
-    d = load_ucr(args.name, args.data_dir)
-    s = d.signal_set(args.split)
-    with output_file(args.out) as out_path:
-        write_npz(out_path, signals=s.signals, sample_rate=np.int64(1), factors=s.factors,
-                  factor_names=np.array(s.factor_names), factor_sizes=np.array(s.factor_sizes),
-                  classes=np.array(d.classes), lengths=d.lengths_train if args.split == "train" else d.lengths_test,
-                  train_mean=d.mean, train_std=d.std)
-    print(f"wrote {d.name} {args.split}: {len(s)} series × {s.channels} channel(s) × {s.length} samples to {args.out}")
-    return 0

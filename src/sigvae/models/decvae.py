@@ -26,7 +26,6 @@ applies it to H and trains no X head); zero (missing) components are left out of
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -344,6 +343,12 @@ class DecVAE(SigModel):
         """Names of the subspaces in order: ``X``, then ``C1`` (lowest band) … ``C{n}``."""
         return ["X"] + [f"C{i + 1}" for i in range(self.config.n_components)]
 
+    def freeze_encoder(self) -> None:
+        """Keep the shared frame encoder and its projection H fixed from now on (for fine-tuning:
+        only the heads and the sequence branch still learn; see :func:`sigvae.training.finetune`)."""
+        for p in list(self.encoder.parameters()) + list(self.project.parameters()):
+            p.requires_grad_(False)
+
 
 register_preset("decae", "decvae", "DecAE: DecVAE without the prior term (β = 0)", {"beta": 0.0})
 register_preset("beta_decvae", "decvae", "β-DecVAE: DecVAE with β = 0.1", {"beta": 0.1})
@@ -352,20 +357,3 @@ register_preset(
     {"input": "waveform", "proj_dim": 192, "z_dim": 48, "s_dim": 24, "dist_dim": 192, "seq_channels": 192,
      "attention_heads": 6, "n_components": 4},
 )
-
-
-def finetune(model: DecVAE, train_data, val_data, train_config, run_dir, *, freeze_encoder: bool = False, **kwargs):
-    """Self-supervised fine-tuning of a trained DecVAE on new data with the same loss.
-
-    Returns :func:`sigvae.training.fit`'s result for a copy of ``model`` (the original is
-    untouched). ``freeze_encoder`` keeps the shared frame encoder and H fixed and adapts only
-    the heads and the sequence branch.
-    """
-    from ..training import fit
-
-    net = copy.deepcopy(model)
-    net.train()
-    if freeze_encoder:
-        for p in list(net.encoder.parameters()) + list(net.project.parameters()):
-            p.requires_grad_(False)
-    return fit(net, train_data, val_data, train_config, run_dir, **kwargs)
