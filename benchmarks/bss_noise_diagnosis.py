@@ -2,7 +2,7 @@
 
 For each seed of the ``periodic`` condition with observation noise (default 30 %), train the
 orthogonal-demixing VAE (``--method``, default ``gp_vae``; ``--taps`` source-filter taps,
-default 31) three ways, everything else as in ``sigvae benchmark separation``:
+default 31) three ways, everything else as in ``sigvae benchmark unmix``:
 
 - ``random``: from its seeded random rotation (what ``sigvae unmix`` does);
 - ``true-start``: from the true rotation (the orthogonal polar factor of (W A)⁻¹, W the

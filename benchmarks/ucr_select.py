@@ -33,13 +33,8 @@ def main() -> None:
     from sigvae.config import load_config_file
     from sigvae.data.ucr import load_ucr
     from sigvae.experiments.common import BenchmarkProgress
-    from sigvae.experiments.ucr import (
-        DEFAULT_DATASETS,
-        PROFILES,
-        REPRESENTATIONS,
-        _represent,
-        _train_one,
-    )
+    from sigvae.experiments.ucr.config import DEFAULT_DATASETS, PROFILES, REPRESENTATIONS
+    from sigvae.experiments.ucr.scoring import represent, train_one
     from sigvae.metrics.probes import cross_validated_accuracy, probe_accuracies
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -70,9 +65,9 @@ def main() -> None:
             for seed in seeds:
                 start = time.time()
                 with tempfile.TemporaryDirectory() as tmp:
-                    result, _ = _train_one(data, args.gamma, seed, steps, model, tmp, progress)
-                all_tr = _represent(result.model, data.x_train)
-                all_te = _represent(result.model, data.x_test)
+                    result, _ = train_one(data, args.gamma, seed, steps, model, tmp, progress)
+                all_tr = represent(result.model, data.x_train)
+                all_te = represent(result.model, data.x_test)
                 for rep in reps:
                     label = cand if len(reps) == 1 else f"{cand}/{rep}"
                     cv = cross_validated_accuracy(all_tr[rep], data.y_train, seed)

@@ -57,15 +57,21 @@ def test_tiny_benchmark_writes_every_file_and_row(tiny_run):
     assert (out / "models" / "pca-seed0" / "baseline.npz").is_file()
     figs = {p.stem for p in (out / "figures").glob("*.png")}
     for m in NEURAL:
-        assert {f"mi_{m}", f"loss_{m}", f"samples_{m}", f"traversal_{m}"} <= figs
-    assert {"reconstructions", "metrics_disentanglement", "mi_pca", "mi_fastica"} <= figs
+        assert {f"loss_{m}", f"samples_{m}", f"traversal_{m}"} <= figs
+    # Every model's latent × factor MI in one grid on one colour scale.
+    assert {"reconstructions", "metrics_disentanglement", "metrics_informativeness", "mutual_information"} <= figs
     assert any((out / "audio").glob("*.wav"))
     html = (out / "report.html").read_text()
     # Self-contained: figures and audio embedded, no links to files beside it.
     assert html.count("data:image/png;base64,") >= len(figs)
     assert "data:audio/wav;base64," in html and 'src="figures/' not in html
-    for text in ("Settings", "Time taken", "mean ± std", "Comparison with the original SynTone paper", ".280", "Ranking"):
+    for text in ("Settings", "Time taken", "mean ± std", "Comparison with the original SynTone paper", ".280", "Ranking",
+                 "DCI disentanglement", "Reconstruction error"):
         assert text in html, text
+    # The summary comes first, the results next; hyper-parameters and time near the end, settings last.
+    order = [html.index(t) for t in ('id="summary"', 'id="results"', "Data and models", "Time taken", 'id="settings"')]
+    assert order == sorted(order)
+    assert "dci_disentanglement</th>" not in html  # tables show readable labels, not row keys
 
 
 @pytest.mark.slow
@@ -85,12 +91,15 @@ def test_rerun_reuses_finished_models(tiny_run, tmp_path):
     after = {r["model"] + str(r["seed"]) + r["metric"]: r["value"] for r in json.loads((out / "results.json").read_text())}
     assert after["vae0mig"] == pytest.approx(before["vae0mig"])
     assert after["vae0sap"] == pytest.approx(0.123456)
-    assert not (out / "figures" / "mi_pca.png").exists()  # stale figures of the earlier report are gone
-    assert (out / "figures" / "mi_vae.png").is_file()
+    assert not (out / "figures" / "loss_beta_vae.png").exists()  # stale figures of the earlier report are gone
+    assert not (out / "audio" / "beta_vae_sample0.wav").exists()  # and its clips
+    assert (out / "figures" / "loss_vae.png").is_file()
 
 
 def test_stored_scores_are_keyed_on_codes_and_settings(tmp_path):
-    from sigvae.experiments.syntone import SynToneBenchmarkConfig, _cached_scores, _score_key
+    from sigvae.experiments.runs import cached_scores as _cached_scores
+    from sigvae.experiments.syntone import SynToneBenchmarkConfig
+    from sigvae.experiments.syntone.scoring import score_key as _score_key
 
     cfg = SynToneBenchmarkConfig()
     rng = np.random.default_rng(0)
@@ -113,39 +122,94 @@ def test_stored_scores_are_keyed_on_codes_and_settings(tmp_path):
     assert _cached_scores(tmp_path / "missing", key) is None
 
 
-def test_settings_resolution(tmp_path):
+def _settings(argv: list[str], monkeypatch):
+    """The settings ``sigvae benchmark syntone ARGV`` would run with (the task is not run)."""
     import argparse
 
-    from sigvae.experiments.syntone import add_arguments, resolve_settings
+    import sigvae.experiments.task as task_module
+    from sigvae.commands.benchmark import add_task_arguments, run_task_command
+    from sigvae.experiments.syntone import TASK
 
+    seen = []
+    monkeypatch.setattr(task_module, "run_task", lambda task, cfg, out, **kw: seen.append(cfg))
     p = argparse.ArgumentParser()
-    add_arguments(p)
-    cfg = resolve_settings(p.parse_args([]))
+    add_task_arguments(p, TASK)
+    assert run_task_command(TASK, p.parse_args(argv)) == 0
+    return seen[0]
+
+
+def test_settings_resolution(tmp_path, monkeypatch):
+    cfg = _settings([], monkeypatch)
     assert cfg.profile == "default" and cfg.latent_dim == 8 and len(cfg.seeds) == 3
-    full = resolve_settings(p.parse_args(["--full"]))
+    full = _settings(["--full"], monkeypatch)
     assert (full.num_train, full.latent_dim, len(full.seeds), full.grid, full.duration) == (32000, 8, 5, True, 1.0)
+    assert _settings(["--profile", "full"], monkeypatch) == full
     conf = tmp_path / "b.yaml"
     conf.write_text("profile: tiny\nepochs: 3\nmodel_configs: {beta_vae: {beta: 8}}\n")
-    cfg = resolve_settings(p.parse_args(["--config", str(conf), "--epochs", "2", "--models", "vae,beta_vae,pca",
-                                         "--seeds", "0,5", "--latent-dim", "3"]))
+    cfg = _settings(["--config", str(conf), "--epochs", "2", "--models", "vae,beta_vae,pca",
+                     "--seeds", "0,5", "--latent-dim", "3"], monkeypatch)
     assert (cfg.profile, cfg.epochs, cfg.models, cfg.seeds, cfg.latent_dim) == ("tiny", 2, ["vae", "beta_vae", "pca"], [0, 5], 3)
     assert cfg.model_configs == {"beta_vae": {"beta": 8}}
+    # --seeds is a count or a list; the other flags keep their meaning.
+    cfg = _settings(["--seeds", "2", "--num-train", "50", "--num-eval", "40", "--duration", "0.5", "--threads", "0"], monkeypatch)
+    assert (cfg.seeds, cfg.num_train, cfg.num_eval, cfg.duration, cfg.threads) == ([0, 1], 50, 40, 0.5, 0)
 
 
-def test_default_profile_settings_reach_the_models():
+def test_generated_flags_parse_and_bad_config_keys_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("profile: tiny\nlatent_dimm: 3\n")
+    assert main(["benchmark", "syntone", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "latent_dimm" in err and err.count("\n") == 1
+    assert main(["benchmark", "syntone", "--full", "--profile", "tiny", "--out", str(tmp_path / "o")]) == 2
+    assert "--full" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["benchmark", "syntone", "--epochs", "many", "--out", str(tmp_path / "o")])
+    assert e.value.code == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_config_file_data_paths(tmp_path, monkeypatch):
+    """'syntone' in a config file stays the built-in data; a path is relative to the file and
+    may not leave its folder, unless --data (which wins) is given."""
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"data": "syntone", "profile": "tiny"}))
+    assert _settings(["--config", str(settings)], monkeypatch).data == "syntone"
+    settings.write_text(json.dumps({"data": "mine.npz"}))
+    assert _settings(["--config", str(settings)], monkeypatch).data == str(tmp_path / "mine.npz")
+    settings.write_text(json.dumps({"data": "/elsewhere/mine.npz"}))
+    from sigvae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--data"):
+        _settings(["--config", str(settings)], monkeypatch)
+    assert _settings(["--config", str(settings), "--data", "/elsewhere/mine.npz"], monkeypatch).data == "/elsewhere/mine.npz"
+
+
+def test_collapsed_posteriors_are_flagged():
+    from sigvae.experiments.syntone.scoring import active_latents, collapse_warnings
+
+    rng = np.random.default_rng(0)
+    alive, dead = rng.normal(size=(50, 4)), rng.normal(size=(50, 4)) * 1e-3
+    partly = np.concatenate([alive[:, :1], dead[:, 1:]], axis=1)
+    assert active_latents(alive) == (4, 4) and active_latents(dead) == (0, 4) and active_latents(partly) == (1, 4)
+    lines = collapse_warnings({("vae", 0): (4, 4), ("beta_vae", 0): (0, 4), ("beta_vae", 1): (0, 4),
+                               ("factor_vae", 3): (1, 4)}, num_factors=3)
+    assert len(lines) == 2
+    assert lines[0].startswith("beta_vae: collapsed posterior in seeds 0, 1")
+    assert lines[1].startswith("factor_vae: fewer than half") and "seed 3: 1 of 4" in lines[1]
+
+
+def test_default_profile_settings_reach_the_models(monkeypatch):
     """features apply to every model (a model's own frontend wins); profile model_configs follow --models."""
-    import argparse
     from types import SimpleNamespace
 
-    from sigvae.experiments.syntone import add_arguments, model_overrides, resolve_settings
+    from sigvae.experiments.syntone.run import model_overrides
 
-    p = argparse.ArgumentParser()
-    add_arguments(p)
-    cfg = resolve_settings(p.parse_args([]))
+    cfg = _settings([], monkeypatch)
     assert cfg.features == {"n_mels": 32} and cfg.syntone == {"num_freqs": 40, "num_amps": 10}
     assert cfg.model_configs == {"factor_vae": {"disc_hidden": 256}}
-    assert resolve_settings(p.parse_args(["--models", "vae,pca"])).model_configs == {}
-    full = resolve_settings(p.parse_args(["--full"]))
+    assert _settings(["--models", "vae,pca"], monkeypatch).model_configs == {}
+    full = _settings(["--full"], monkeypatch)
     assert (full.features, full.syntone, full.model_configs, full.lr) == ({}, {}, {}, 1e-3)
     data = SimpleNamespace(train=SimpleNamespace(channels=1, length=4000, sample_rate=16000))
     o = model_overrides("factor_vae", cfg, data)
@@ -160,7 +224,9 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     bad.write_text("epochz: 3\n")
     assert main(["benchmark", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "epochz" in capsys.readouterr().err
-    assert main(["benchmark", "--models", "vae,nope", "--out", str(tmp_path / "o")]) == 2
+    with pytest.raises(SystemExit) as e:  # a bad flag value is a usage error (exit 2)
+        main(["benchmark", "--models", "vae,nope", "--out", str(tmp_path / "o")])
+    assert e.value.code == 2
     assert "nope" in capsys.readouterr().err
     nofac = tmp_path / "nofactors.npz"
     np.savez(nofac, signals=np.zeros((20, 4000), np.float32), sample_rate=16000)
@@ -189,7 +255,7 @@ def test_user_npz_with_factors(tmp_path):
     html = (out / "report.html").read_text()
     assert "pitch" in html and "Comparison with the original" not in html
     # settings.json's data path would be read relative to settings.json: the rerun line names it as a flag
-    assert f"sigvae benchmark --config settings.json --data {path} --out DIR" in html
+    assert f"sigvae benchmark syntone --config settings.json --data {path} --out DIR" in html
     assert json.loads((out / "settings.json").read_text())["data"] == str(path)
 
 

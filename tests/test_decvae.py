@@ -221,8 +221,7 @@ def test_train_embed_and_finetune_end_to_end(tmp_path):
 
     from sigvae.data import SignalDataset
     from sigvae.modelfile import load
-    from sigvae.models.decvae import finetune
-    from sigvae.training import TrainConfig
+    from sigvae.training import TrainConfig, finetune
 
     model = load(run)
     new = make_source("simvowels", {"vowels_per_utterance": 2, "split": "test"}).signal_set(8, 1)
@@ -247,4 +246,90 @@ def test_benchmark_tiny_profile(tmp_path):
     vals = [r["value"] for r in rows if r["metric"] == "vowel_acc"]
     assert all(v is not None and 0.0 <= v <= 1.0 for v in vals)
     assert (out / "report.html").stat().st_size > 10_000 and (out / "figures" / "encoder_response.png").is_file()
-    assert (out / "results.csv").is_file()
+    assert (out / "results.csv").is_file() and (out / "figures" / "subspaces.png").is_file()
+    html = (out / "report.html").read_text()
+    assert html.index('id="summary"') < html.index('id="results"') < html.index('id="settings"')
+    assert "DCI disentanglement" in html and "dci_disentanglement" not in html.split('id="settings"')[0]
+    assert json.loads((out / "settings.json").read_text())["threads"] == 1
+
+
+def _decvae_parser():
+    import argparse
+
+    from sigvae.commands.benchmark import add_task_arguments
+    from sigvae.experiments.decvae import TASK
+
+    p = argparse.ArgumentParser()
+    add_task_arguments(p, TASK)
+    return p
+
+
+def test_benchmark_flags_are_generated_and_parse():
+    from sigvae.experiments.decvae import TASK
+    from sigvae.experiments.task import resolve_config
+
+    args = _decvae_parser().parse_args(["--models", "decvae_fd,pca", "--epochs", "2", "--num-train", "20",
+                                        "--seeds", "3", "--threads", "2", "--profile", "tiny", "--out", "o"])
+    flags = {f.name: getattr(args, f.name) for f in TASK.flag_fields()}
+    cfg = resolve_config(TASK, profile=args.profile, flags=flags)
+    assert (cfg.models, cfg.epochs, cfg.num_train, cfg.seeds, cfg.threads) == (["decvae_fd", "pca"], 2, 20, [0, 1, 2], 2)
+    assert cfg.vae_epochs == 1 and cfg.dci_estimator == "l1_logistic"  # the rest from the profile
+    assert resolve_config(TASK, flags={"seeds": [0, 4, 7]}).seeds == [0, 4, 7]
+    with pytest.raises(SystemExit) as e:
+        _decvae_parser().parse_args(["--models", "magic"])
+    assert e.value.code == 2
+
+
+def test_benchmark_config_with_unknown_key_exits_2_with_one_line(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("bogus: 1\n")
+    assert main(["benchmark", "decvae", "--config", str(cfg), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "unknown key 'bogus'" in err[0], err
+    assert not (tmp_path / "o").exists()
+
+
+def test_benchmark_reads_the_old_torch_threads_key(tmp_path):
+    from sigvae.experiments.decvae import TASK
+    from sigvae.experiments.task import resolve_config
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("torch_threads: 3\nepochs: 4\n")
+    assert resolve_config(TASK, config_file=str(cfg)).threads == 3
+    assert resolve_config(TASK, config_file=str(cfg), flags={"threads": 2}).threads == 2  # the flag wins
+    both = tmp_path / "both.yaml"
+    both.write_text("torch_threads: 3\nthreads: 5\n")
+    assert resolve_config(TASK, config_file=str(both)).threads == 5
+
+
+def test_benchmark_contenders_are_data():
+    """Every benchmarked model is a registered model with its overrides, of a kind with a fitter."""
+    from sigvae.experiments.decvae.config import CONTENDERS, KINDS
+    from sigvae.experiments.decvae.run import FITTERS
+
+    assert set(KINDS) == set(FITTERS)
+    for name, entry in CONTENDERS.items():
+        assert entry.kind in FITTERS, name
+        if entry.model is not None:
+            assert entry.model in MODELS
+            build_config(entry.model, entry.overrides)
+
+
+def test_benchmark_warns_about_collapsed_posteriors():
+    from sigvae.experiments.decvae.scoring import activity_warning
+
+    rng = np.random.default_rng(0)
+    assert "collapsed posterior" in activity_warning("m", 0, np.zeros((50, 4, 8)), "frame")
+    half = np.concatenate([rng.standard_normal((200, 3)), np.zeros((200, 5))], axis=1)
+    assert "only 3 of 8 frame latents" in activity_warning("m", 1, half, "frame")
+    assert activity_warning("m", 0, rng.standard_normal((200, 8)), "frame") is None
+
+
+def test_finetune_refuses_to_freeze_a_model_without_an_encoder_to_keep(tmp_path):
+    from sigvae.errors import ConfigError
+    from sigvae.models import build_model
+    from sigvae.training import TrainConfig, finetune
+
+    with pytest.raises(ConfigError, match="no encoder to keep fixed"):
+        finetune(build_model("vae"), [], None, TrainConfig(epochs=1), tmp_path / "ft", freeze_encoder=True)
+    assert not (tmp_path / "ft").exists()

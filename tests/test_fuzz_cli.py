@@ -633,8 +633,9 @@ GOOD: dict[str, Callable[[Env], list]] = {
     "data-ucr": lambda e: ["data", "ucr", "GunPoint", "--out", e.out_npz],
     "benchmark-syntone": lambda e: bench_base("syntone", e),
     "benchmark-decvae": lambda e: bench_base("decvae", e),
-    "benchmark-separation": lambda e: bench_base("separation", e),
-    "benchmark-separation-spectrogram": lambda e: bench_base("separation-spectrogram", e),
+    "benchmark-unmix": lambda e: bench_base("unmix", e),
+    "benchmark-separation": lambda e: bench_base("separation", e),  # the old name of unmix (its --task)
+    "benchmark-separate": lambda e: bench_base("separate", e),
     "benchmark-ucr": lambda e: bench_base("ucr", e),
 }
 
@@ -701,16 +702,17 @@ FLAG_TABLE: list[tuple[str, str, list[str]]] = [
     ("benchmark-decvae", "--num-train", ["0", "-1", BIG]),
     ("benchmark-decvae", "--models", ["magic"]),
     ("benchmark-decvae", "--seeds", ["-1"]),
-    ("benchmark-separation", "--methods", ["magic", ",", "vae@magic"]),
-    ("benchmark-separation", "--conditions", ["nope", ","]),
-    ("benchmark-separation", "--epochs", ["0", "-1"]),
-    ("benchmark-separation", "--seeds", ["x"]),
+    ("benchmark-unmix", "--methods", ["magic", ",", "vae@magic"]),
+    ("benchmark-unmix", "--conditions", ["nope", ","]),
+    ("benchmark-unmix", "--epochs", ["0", "-1"]),
+    ("benchmark-unmix", "--seeds", ["x"]),
+    ("benchmark-unmix", "--threads", ["-1"]),
     ("benchmark-separation", "--task", ["bogus"]),
-    ("benchmark-separation-spectrogram", "--methods", ["magic"]),
-    ("benchmark-separation-spectrogram", "--epochs", ["0", "-1"]),
-    ("benchmark-separation-spectrogram", "--crops", ["0", "-1"]),
-    ("benchmark-separation-spectrogram", "--train-tracks", ["0", "-1"]),
-    ("benchmark-separation-spectrogram", "--test-tracks", ["0", "-1"]),
+    ("benchmark-separate", "--methods", ["magic"]),
+    ("benchmark-separate", "--epochs", ["0", "-1"]),
+    ("benchmark-separate", "--crops", ["0", "-1"]),
+    ("benchmark-separate", "--train-tracks", ["0", "-1"]),
+    ("benchmark-separate", "--test-tracks", ["0", "-1"]),
     ("benchmark-ucr", "--datasets", ["NoSuchSet", "../x", ","]),
     ("benchmark-ucr", "--gamma", ["nan", "abc"]),
     ("benchmark-ucr", "--steps", ["0", "-1"]),
@@ -736,8 +738,8 @@ for _cmd, _flag, _values in FLAG_TABLE:
 
 # Empty strings for every path/name argument: `--out ""` would mean the current folder.
 EMPTY_OUT = ["train", "sample", "traverse", "reconstruct", "embed", "unmix", "separate", "data-syntone", "data-simvowels",
-             "data-mixture", "data-demo-tracks", "data-ucr", "benchmark-syntone", "benchmark-decvae", "benchmark-separation",
-             "benchmark-separation-spectrogram", "benchmark-ucr"]
+             "data-mixture", "data-demo-tracks", "data-ucr", "benchmark-syntone", "benchmark-decvae", "benchmark-unmix",
+             "benchmark-separate", "benchmark-ucr"]
 
 
 def _empty_out(cmd: str):
@@ -1169,11 +1171,13 @@ BENCH_CONFIGS: dict[str, list[tuple[str, str, Callable[[Env], str]]]] = {
     "decvae": [("unknown-key", "c.yaml", lambda e: "bogus: 1\n"),
                ("out-key", "c.yaml", lambda e: f"out: {e.canary}\n"),
                ("wrong-type", "c.json", lambda e: '{"epochs": "many"}')],
-    "separation": [("unknown-key", "c.yaml", lambda e: "bogus: 1\n"),
-                   ("out-key", "c.yaml", lambda e: f"out: {e.canary}\n"),
-                   ("methods-unknown", "c.yaml", lambda e: "methods: [magic]\n")],
-    "separation-spectrogram": [("unknown-key", "c.yaml", lambda e: "bogus: 1\n"),
-                               ("out-key", "c.yaml", lambda e: f"out: {e.canary}\n")],
+    "unmix": [("unknown-key", "c.yaml", lambda e: "bogus: 1\n"),
+              ("task-key", "c.yaml", lambda e: "task: bss\n"),
+              ("out-key", "c.yaml", lambda e: f"out: {e.canary}\n"),
+              ("methods-unknown", "c.yaml", lambda e: "methods: [magic]\n"),
+              ("epochs-zero", "c.yaml", lambda e: "epochs: 0\n")],
+    "separate": [("unknown-key", "c.yaml", lambda e: "bogus: 1\n"),
+                 ("out-key", "c.yaml", lambda e: f"out: {e.canary}\n")],
     "ucr": [("unknown-key", "c.yaml", lambda e: "bogus: 1\n"),
             ("out-key", "c.yaml", lambda e: f"out: {e.canary}\n"),
             ("data-dir-dotdot", "c.yaml", lambda e: "data_dir: ../..\n"),
@@ -1428,7 +1432,7 @@ def _with_out(cmd: str, out_path: Callable[[Env], Path]):
     return build
 
 
-FOLDER_OUT_CMDS = ["train", "sample", "traverse", "reconstruct", "unmix", "separate", "data-demo-tracks", "benchmark-separation"]
+FOLDER_OUT_CMDS = ["train", "sample", "traverse", "reconstruct", "unmix", "separate", "data-demo-tracks", "benchmark-unmix"]
 def _existing_file(env: Env) -> Path:
     env.out.write_text("the user's file\n")
     return env.out
@@ -1516,7 +1520,7 @@ FAULT_CMDS: dict[str, Callable[[Env], list]] = {
     "separate-stream": GOOD["separate"],
     "separate-resampled": lambda e: ["separate", e.model("separator"), e.shared["good16k_wav"], "--out", e.out],
     "train": lambda e: train_base(e) + ["--batch-size", "4"],
-    "benchmark-separation": lambda e: bench_base("separation", e) + ["--methods", "fastica", "--conditions", "linear",
+    "benchmark-unmix": lambda e: bench_base("unmix", e) + ["--methods", "fastica", "--conditions", "linear",
                                                                       "--seeds", "1"],
 }
 
@@ -1568,7 +1572,7 @@ PARAMS = [pytest.param(name, id=name) for name in CASES]
 def test_there_are_at_least_100_cases_over_every_command():
     assert len(CASES) >= 100, len(CASES)
     commands = ["train", "models", "data", "benchmark", "reconstruct", "sample", "traverse", "embed", "unmix", "separate",
-                *(f"benchmark-{t}" for t in ("syntone", "decvae", "separation", "separation-spectrogram", "ucr"))]
+                *(f"benchmark-{t}" for t in ("syntone", "decvae", "unmix", "separate", "ucr"))]
     missing = [c for c in commands if not any(name.startswith(c + "-") for name in CASES)]
     assert not missing, missing
 
@@ -1719,14 +1723,14 @@ def test_random_npz_as_embed_input(new_env, capfd, shape, dtype, fill, sample_ra
 
 @_FAST
 @given(content=st.one_of(st.text(max_size=300), st.binary(max_size=300)), suffix=st.sampled_from([".yaml", ".json"]),
-       command=st.sampled_from(["train", "benchmark-separation", "unmix-vae"]))
+       command=st.sampled_from(["train", "benchmark-unmix", "unmix-vae"]))
 def test_random_config_files(new_env, capfd, content, suffix, command):
     env = new_env()
     cfg = _config_file(env, "c" + suffix, content)
     if command == "train":
         argv = train_base(env) + ["--config", cfg]
-    elif command == "benchmark-separation":
-        argv = bench_base("separation", env) + ["--methods", "fastica", "--conditions", "linear", "--seeds", "1", "--config", cfg]
+    elif command == "benchmark-unmix":
+        argv = bench_base("unmix", env) + ["--methods", "fastica", "--conditions", "linear", "--seeds", "1", "--config", cfg]
     else:
         argv = ["unmix", "periodic", "--method", "vae", "--epochs", "1", "--no-progress", "--config", cfg, "--out", env.out]
     _prop_run(f"hyp-config-{command}", env, argv, capfd, allow_success=True)

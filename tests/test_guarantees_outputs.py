@@ -362,13 +362,17 @@ def test_run_dir_env_var_does_not_override_out(tmp_path, monkeypatch):
     assert (tmp_path / "run" / "model.safetensors").is_file() and not (tmp_path / "elsewhere").exists()
 
 
-def test_failed_benchmark_leaves_nothing(tmp_path, capsys, monkeypatch):
-    import sigvae.experiments.syntone as syntone
+@pytest.mark.parametrize("where", ["scoring", "report"])
+def test_failed_benchmark_leaves_nothing(tmp_path, capsys, monkeypatch, where):
+    from sigvae.experiments.syntone import report, scoring
 
     def boom(*a, **k):
-        raise DataError("scoring failed (simulated)")
+        raise DataError(f"{where} failed (simulated)")
 
-    monkeypatch.setattr(syntone, "_score", boom)
+    if where == "scoring":
+        monkeypatch.setattr(scoring, "score_codes", boom)
+    else:  # after every run finished: the runs it added go too
+        monkeypatch.setattr(report, "paper_section", boom)
     out = tmp_path / "bench"
     assert main(["benchmark", "--profile", "tiny", "--out", str(out), "--no-progress", "--models", "vae",
                  "--seeds", "0,"]) == 2
@@ -408,7 +412,7 @@ def test_sigint_during_training_exits_130_with_one_line_and_the_run_resumes(tmp_
 
 def test_sigterm_during_a_benchmark_exits_143_and_leaves_no_staging(tmp_path):
     out = tmp_path / "sep"
-    done = _interrupt(["benchmark", "separation", "--profile", "tiny", "--no-progress", "--out", str(out)],
+    done = _interrupt(["benchmark", "unmix", "--profile", "tiny", "--no-progress", "--out", str(out)],
                       lambda: any(tmp_path.glob(".sep.*")), signal.SIGTERM, tmp_path)
     if done.returncode == 0:
         pytest.skip("the benchmark finished before the signal arrived")

@@ -186,7 +186,7 @@ CLI_CASES = {
     "embed-seed-too-large": lambda tmp, f: (
         ["embed", str(f["vae"]), "syntone", "--seed", str(2**40), "--out", "OUT.npz"], ["--seed"]),
     "benchmark-seeds-too-large": lambda tmp, f: (
-        ["benchmark", "separation", "--seeds", f"0,{2**32}", "--out", "OUT"], ["--seeds", "4294967296"]),
+        ["benchmark", "unmix", "--seeds", f"0,{2**32}", "--out", "OUT"], ["--seeds", "4294967296"]),
     "devices-word": lambda tmp, f: (TRAIN + ["--accelerator", "cpu", "--devices", "many"], ["devices", "many"]),
     "devices-zero": lambda tmp, f: (TRAIN + ["--accelerator", "cpu", "--devices", "0"], ["devices", "0"]),
     # "More devices than cores" is checked through TrainConfig only (test below): through the
@@ -206,7 +206,7 @@ CLI_CASES = {
     "unmix-reference-empty": lambda tmp, f: (["unmix", "periodic", "--reference", "", "--out", "OUT"], ["--reference", "empty"]),
     "traverse-input-empty": lambda tmp, f: (["traverse", str(f["vae"]), "--input", "", "--out", "OUT"], ["--input", "empty"]),
     "benchmark-data-empty": lambda tmp, f: (["benchmark", "syntone", "--data", "", "--out", "OUT"], ["--data", "empty"]),
-    "benchmark-config-empty": lambda tmp, f: (["benchmark", "separation", "--config", "", "--out", "OUT"], ["--config", "empty"]),
+    "benchmark-config-empty": lambda tmp, f: (["benchmark", "unmix", "--config", "", "--out", "OUT"], ["--config", "empty"]),
     # ---- an argument equal to 'benchmark' is not the benchmark command
     "out-named-benchmark": lambda tmp, f: (
         ["train", "vae", "--data", "nosuchsource", "--out", "benchmark"], ["nosuchsource", "neither a built-in source"]),

@@ -349,8 +349,8 @@ def test_benchmark_config_paths_are_relative_to_the_config_and_cannot_leave_it(t
 
 
 @pytest.mark.parametrize("argv", [
-    ["train", "vae"], ["benchmark"], ["benchmark", "ucr"], ["benchmark", "decvae"], ["benchmark", "separation"],
-    ["benchmark", "separation-spectrogram"], ["unmix", "periodic", "--method", "vae"],
+    ["train", "vae"], ["benchmark"], ["benchmark", "ucr"], ["benchmark", "decvae"], ["benchmark", "unmix"],
+    ["benchmark", "separate"], ["unmix", "periodic", "--method", "vae"],
 ])
 def test_no_config_file_can_choose_an_output_folder(argv, tmp_path, capsys):
     """Outputs come from --out only: an ``out`` key is an unknown key in every --config."""
@@ -372,7 +372,7 @@ def test_same_seed_same_results_json(tmp_path):
     ``train_seconds``, ``seconds_per_eval``) are left out of the comparison;
     every other row must match exactly (classical methods on CPU are deterministic).
     """
-    argv = ["benchmark", "separation", "--profile", "tiny", "--methods", "fastica,sobi", "--conditions", "linear",
+    argv = ["benchmark", "unmix", "--profile", "tiny", "--methods", "fastica,sobi", "--conditions", "linear",
             "--seeds", "1", "--no-progress"]
     rows = []
     for name in ("a", "b"):

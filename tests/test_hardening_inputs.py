@@ -226,10 +226,10 @@ CLI_CASES = {
     "data-demo-tracks-unknown-flag": lambda tmp, f: (["data", "demo-tracks", "--tracks", "0", "--out", "OUT"],
                                                      ["unrecognized arguments", "--tracks"]),
     # ---- benchmarks (names and settings are checked before any training)
-    "benchmark-separation-unknown-method": lambda tmp, f: (
-        ["benchmark", "separation", "--methods", "magic", "--out", "OUT"], ["unknown method 'magic'", "fastica"]),
-    "benchmark-separation-unknown-condition": lambda tmp, f: (
-        ["benchmark", "separation", "--conditions", "nope", "--out", "OUT"], ["unknown condition 'nope'"]),
+    "benchmark-unmix-unknown-method": lambda tmp, f: (
+        ["benchmark", "unmix", "--methods", "magic", "--out", "OUT"], ["unknown method 'magic'", "fastica"]),
+    "benchmark-unmix-unknown-condition": lambda tmp, f: (
+        ["benchmark", "unmix", "--conditions", "nope", "--out", "OUT"], ["unknown condition 'nope'"]),
     "benchmark-syntone-config-unknown-key": lambda tmp, f: (
         ["benchmark", "syntone", "--config", str(_yaml(tmp, "modls: [vae]\n")), "--out", "OUT"], ["cfg.yaml", "unknown key 'modls'"]),
     "benchmark-ucr-unknown-dataset": lambda tmp, f: (
@@ -237,7 +237,7 @@ CLI_CASES = {
     "benchmark-decvae-bad-profile": lambda tmp, f: (
         ["benchmark", "decvae", "--profile", "nope", "--out", "OUT"], ["--profile", "invalid choice: 'nope'"]),
     "benchmark-spectrogram-unknown-method": lambda tmp, f: (
-        ["benchmark", "separation-spectrogram", "--methods", "magic", "--out", "OUT"], ["unknown method 'magic'"]),
+        ["benchmark", "separate", "--methods", "magic", "--out", "OUT"], ["unknown method 'magic'"]),
     "data-syntone-absurd-duration": lambda tmp, f: (
         ["data", "syntone", "--n", "100000", "--duration", "100000", "--out", "OUT.npz"], ["too large"]),
 }

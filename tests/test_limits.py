@@ -321,7 +321,7 @@ CASES = {
     "benchmark-decvae-num-train": lambda f, t: (["benchmark", "decvae", "--num-train", "100000000", "--no-progress",
                                                  "--out", "OUT"], ["simvowels"]),
     "benchmark-spectrogram-train-tracks": lambda f, t: (
-        ["benchmark", "separation-spectrogram", "--train-tracks", "100000000", "--no-progress", "--out", "OUT"],
+        ["benchmark", "separate", "--train-tracks", "100000000", "--no-progress", "--out", "OUT"],
         ["demo tracks"]),
 }
 

@@ -445,9 +445,9 @@ def test_unmix_cli_vae_end_to_end_on_generated_audio(tmp_path):
 
 
 @pytest.mark.slow
-def test_separation_benchmark_tiny(tmp_path):
+def test_unmix_benchmark_tiny(tmp_path):
     out = tmp_path / "bench"
-    argv = ["benchmark", "separation", "--profile", "tiny", "--methods", "amuse,skr_vae,arflow_vae@fastica", "--conditions", "linear",
+    argv = ["benchmark", "unmix", "--profile", "tiny", "--methods", "amuse,skr_vae,arflow_vae@fastica", "--conditions", "linear",
             "--out", str(out), "--no-progress"]
     assert main(argv) == 0
     rows = json.loads((out / "results.json").read_text())
@@ -457,7 +457,71 @@ def test_separation_benchmark_tiny(tmp_path):
     assert {r["model"] for r in rows if r["dataset"] == "cost"} == {"gp_prior", "skr_prior"}
     assert ("gaussian_L200", "gp_vae", "mcc") in metrics
     assert (out / "results.csv").is_file() and (out / "figures" / "prior_cost.png").is_file()
-    assert "median (worst)" in (out / "report.html").read_text()
+    assert (out / "figures" / "mcc.png").is_file() and (out / "settings.json").is_file()
+    html = (out / "report.html").read_text()
+    assert "median (worst)" in html and html.index('id="summary"') < html.index('id="quality"') < html.index('id="settings"')
+    assert "<h3>MCC: median (worst)" in html and "SI-SDR [dB]" in html  # readable labels, never the row keys
+    assert not any(f">{key}<" in html for key in ("si_sdr", "amari", "train_seconds", "seconds_per_eval"))
+
+
+def test_unmix_benchmark_flags_parse_into_the_config(tmp_path):
+    """Every generated flag reaches the config with its old meaning (--epochs sets the VAE's epochs)."""
+    import argparse
+
+    from sigvae.commands.benchmark import add_task_arguments
+    from sigvae.experiments.task import resolve_config
+    from sigvae.experiments.unmix import TASK
+
+    p = argparse.ArgumentParser()
+    add_task_arguments(p, TASK)
+    args = p.parse_args(["--profile", "tiny", "--seeds", "2", "--threads", "2", "--methods", "fastica,skr_vae@sobi",
+                         "--conditions", "noise10,gaussian", "--epochs", "3"])
+    flags = {f.name: getattr(args, f.name) for f in TASK.flag_fields()}
+    cfg = resolve_config(TASK, profile=args.profile, flags=flags)
+    assert cfg.seeds == [0, 1] and cfg.threads == 2 and cfg.methods == ["fastica", "skr_vae@sobi"]
+    assert cfg.conditions == ["noise10", "gaussian"] and cfg.vae_values()["epochs"] == 3 and cfg.length == 600
+    assert cfg.vae_methods() == ["skr_vae@sobi"]
+    assert resolve_config(TASK, flags={"seeds": [4, 7]}).seeds == [4, 7]
+    assert resolve_config(TASK).vae_values()["epochs"] == 8  # the default profile's vae.epochs without --epochs
+    for bad in (["--methods", "magic"], ["--conditions", "nope"], ["--epochs", "x"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(bad)
+    with pytest.raises(ConfigError, match="epochs"):
+        resolve_config(TASK, flags={"epochs": 0})
+
+
+@pytest.mark.parametrize("content", ["bogus: 1\n", "task: bss\n", "methods: [magic]\n"])
+def test_unmix_benchmark_config_file_errors_are_one_line(tmp_path, capsys, content):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(content)
+    out = tmp_path / "o"
+    assert main(["benchmark", "unmix", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sigvae") and "error:" in err[0], err
+    assert ("unknown key" in err[0]) == (not content.startswith("methods"))
+    assert not out.exists()
+
+
+def test_old_benchmark_name_and_task_bss_run_unmix(tmp_path, capsys):
+    """``benchmark separation`` (with or without ``--task bss``) is the unmix task, with a notice."""
+    from sigvae.commands.benchmark import default_task_argv
+
+    assert default_task_argv(["benchmark", "separation", "--task", "bss", "--profile", "tiny"]) == \
+        ["benchmark", "separation", "--profile", "tiny"]
+    assert default_task_argv(["benchmark", "separation", "--profile", "tiny", "--task=bss"]) == \
+        ["benchmark", "separation", "--profile", "tiny"]
+    argv = ["--methods", "pca", "--conditions", "linear", "--seeds", "1", "--profile", "tiny", "--no-progress"]
+    for name, extra in (("a", ["--task", "bss"]), ("b", ["--task=bss"]), ("c", [])):
+        assert main(["benchmark", "separation", *extra, *argv, "--out", str(tmp_path / name)]) == 0
+        err = capsys.readouterr().err
+        assert "'benchmark separation' is now 'benchmark unmix'" in err
+        assert json.loads((tmp_path / name / "settings.json").read_text())["methods"] == ["pca"]
+    rows = [json.loads((tmp_path / n / "results.json").read_text()) for n in "abc"]
+    strip = [[r for r in rs if "seconds" not in r["metric"]] for rs in rows]
+    assert strip[0] == strip[1] == strip[2] and strip[0]
+    with pytest.raises(SystemExit) as exc:  # an unknown --task is refused, naming the choices
+        main(["benchmark", "separation", "--task", "nope", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "bss" in capsys.readouterr().err and not (tmp_path / "x").exists()
 
 
 def test_data_mixture_export_round_trips_into_unmix(tmp_path):

@@ -187,26 +187,77 @@ def test_cli_train_and_separate_end_to_end(tmp_path, capsys):
 @pytest.mark.slow
 def test_benchmark_tiny_profile(tmp_path):
     out = tmp_path / "bench"
-    assert main(["benchmark", "separation-spectrogram", "--profile", "tiny", "--out", str(out), "--no-progress"]) == 0
+    assert main(["benchmark", "separate", "--profile", "tiny", "--out", str(out), "--no-progress"]) == 0
     rows = json.loads((out / "results.json").read_text())
     assert {r["model"] for r in rows} == {"separator", "nmf", "hpss", "irm"}
     metrics = {r["metric"] for r in rows}
-    assert {"si_sdr_input", "si_sdr", "si_sdri", "sdr", "sir", "sar", "sdr_input", "speed"} <= metrics
+    assert {"si_sdr_input", "si_sdr", "si_sdri", "sdr", "sir", "sar", "sdr_input", "speed", "active_units"} <= metrics
     irm = [r["value"] for r in rows if r["model"] == "irm" and r["metric"] == "si_sdri"]
     assert irm[0] > 5
     html = (out / "report.html").read_text()
     assert html.count("<audio") >= 3 + 2 * 4 and (out / "figures" / "spectrograms.png").is_file()
+    assert (out / "figures" / "metrics.png").is_file() and (out / "settings.json").is_file()
     assert (out / "results.csv").is_file() and (out / "models" / "separator-seed0" / "model.safetensors").is_file()
+    # summary first, the results next, the settings last; readable labels, never the row keys
+    assert html.index('id="summary"') < html.index('id="results"') < html.index('id="settings"')
+    assert "SI-SDRi (dB)" in html and "separator VAE" in html and "IRM (oracle)" in html
+    assert not any(f">{key}<" in html for key in ("si_sdri", "si_sdr_input", "sdri", "sar", "speed"))
+    # one training epoch: the separator's latents carry nothing yet, and the summary says so
+    assert "latent units active" in html
+
+
+def test_benchmark_separate_flags_parse_into_the_config():
+    """Every flag of the old separation-spectrogram task reaches the config with its meaning."""
+    import argparse
+
+    from sigvae.commands.benchmark import add_task_arguments
+    from sigvae.experiments.separate import TASK
+    from sigvae.experiments.task import resolve_config
+
+    p = argparse.ArgumentParser()
+    add_task_arguments(p, TASK)
+    args = p.parse_args(["--profile", "tiny", "--seeds", "0,3", "--threads", "1", "--methods", "nmf,irm", "--epochs", "2",
+                         "--crops", "5", "--train-tracks", "3", "--test-tracks", "2"])
+    cfg = resolve_config(TASK, profile=args.profile, flags={f.name: getattr(args, f.name) for f in TASK.flag_fields()})
+    assert cfg.seeds == [0, 3] and cfg.threads == 1 and cfg.methods == ["nmf", "irm"] and cfg.epochs == 2
+    assert (cfg.crops, cfg.train_tracks, cfg.test_tracks, cfg.nmf_iter) == (5, 3, 2, 20)  # the rest from the profile
+    assert resolve_config(TASK, flags={"seeds": [2]}).seeds == [2] and resolve_config(TASK).seeds == [0, 1]
+    assert resolve_config(TASK).threads == 0  # all cores by default, as before the task interface
+    with pytest.raises(SystemExit):
+        p.parse_args(["--methods", "magic"])
+    with pytest.raises(ConfigError, match="crops, epochs and batch_size"):
+        resolve_config(TASK, flags={"epochs": 0})
+
+
+@pytest.mark.parametrize("content", ["bogus: 1\n", "methods: [magic]\n", "epochs: many\n"])
+def test_benchmark_separate_config_file_errors_are_one_line(tmp_path, capsys, content):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(content)
+    out = tmp_path / "o"
+    assert main(["benchmark", "separate", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sigvae") and "error:" in err[0], err
+    assert ("unknown key 'bogus'" in err[0]) == content.startswith("bogus")
+    assert not out.exists()
+
+
+def test_old_benchmark_name_runs_separate_with_a_notice(tmp_path, capsys):
+    out = tmp_path / "old"
+    assert main(["benchmark", "separation-spectrogram", "--profile", "tiny", "--methods", "irm", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert "'benchmark separation-spectrogram' is now 'benchmark separate'" in capsys.readouterr().err
+    assert {r["model"] for r in json.loads((out / "results.json").read_text())} == {"irm"}
 
 
 def test_benchmark_separation_task_flag_dispatches(tmp_path, capsys):
     from sigvae.commands.benchmark import default_task_argv
 
     assert default_task_argv(["benchmark", "separation", "--task", "spectrogram", "--profile", "tiny"]) == \
-        ["benchmark", "separation-spectrogram", "--profile", "tiny"]
+        ["benchmark", "separate", "--profile", "tiny"]
     assert default_task_argv(["benchmark", "separation", "--profile", "tiny", "--task=spectrogram"]) == \
-        ["benchmark", "separation-spectrogram", "--profile", "tiny"]
-    for argv in (["benchmark", "separation", "--task", "bss"], ["benchmark", "separation-spectrogram", "--out", "x"]):
+        ["benchmark", "separate", "--profile", "tiny"]
+    # --task bss: tests/test_separation.py
+    for argv in (["benchmark", "separate", "--out", "x"], ["benchmark", "separation-spectrogram", "--out", "x"]):
         assert default_task_argv(argv) == argv
     # the flag really runs the spectrogram benchmark (tiny profile, the training-free methods)
     out = tmp_path / "bench"

@@ -301,7 +301,7 @@ def test_cross_validated_accuracy_known_answers():
 
 
 def test_selection_spec_parsing():
-    from sigvae.experiments.ucr import parse_select, selection_candidates
+    from sigvae.experiments.ucr.config import parse_select, selection_candidates
 
     assert parse_select(["max_latent_frames=16,64", "window=rect,hann"]) == {
         "max_latent_frames": [16, 64], "window": ["rect", "hann"]}
@@ -314,6 +314,92 @@ def test_selection_spec_parsing():
             parse_select(bad)
     with pytest.raises(ConfigError):
         selection_candidates({"max_latent_frames": 16})
+
+
+# --- settings and flags ----------------------------------------------------------------------
+def _ucr_flags(argv: list[str]):
+    """Parse ``sigvae benchmark ucr`` flags and resolve them as the command does."""
+    import argparse
+
+    from sigvae.commands.benchmark import add_task_arguments
+    from sigvae.experiments.task import parse_flag, resolve_config
+    from sigvae.experiments.ucr import TASK
+
+    p = argparse.ArgumentParser()
+    add_task_arguments(p, TASK)
+    args = p.parse_args(argv)
+    flags = {f.name: getattr(args, f.name) for f in TASK.flag_fields()}
+    if flags["select"] is not None:
+        flags["select"] = parse_flag(next(f for f in TASK.flag_fields() if f.name == "select"), flags["select"])
+    return resolve_config(TASK, profile=args.profile, config_file=args.config, flags=flags)
+
+
+def test_ucr_flags_parse_into_the_typed_config():
+    cfg = _ucr_flags([])
+    assert (cfg.profile, cfg.seeds, cfg.threads, cfg.gamma, cfg.steps, cfg.plain, cfg.minirocket, cfg.select) == (
+        "default", [0, 1], 1, [0.0, 0.2], 200, False, True, {})
+    assert cfg.datasets == ["GunPoint", "ItalyPowerDemand", "ArrowHead", "BasicMotions"] and cfg.data_dir is None
+    assert cfg.model == {"num_codes": 256, "max_latent_frames": 64}
+    cfg = _ucr_flags(["--profile", "tiny", "--datasets", "GunPoint,ArrowHead", "--data-dir", "arch", "--gamma", "0,1",
+                      "--seeds", "0,4", "--threads", "2", "--steps", "5", "--plain", "--no-minirocket",
+                      "--select", "max_latent_frames=2,4", "--select", "window=rect,hann"])
+    assert (cfg.datasets, cfg.data_dir, cfg.gamma, cfg.seeds, cfg.threads, cfg.steps) == (
+        ["GunPoint", "ArrowHead"], "arch", [0.0, 1.0], [0, 4], 2, 5)
+    assert cfg.plain and not cfg.minirocket and cfg.gammas() == [None, 0.0, 1.0]
+    assert cfg.select == {"max_latent_frames": [2, 4], "window": ["rect", "hann"]}
+    assert cfg.model["num_codes"] == 8  # the tiny profile's model
+    assert _ucr_flags(["--seeds", "3"]).seeds == [0, 1, 2]
+    assert _ucr_flags(["--select", "none"]).select == {}
+    for bad in (["--steps", "0"], ["--threads", "-1"]):
+        with pytest.raises(ConfigError):
+            _ucr_flags(bad)
+    with pytest.raises(SystemExit):
+        _ucr_flags(["--gamma", "nan"])
+
+
+def test_ucr_config_file_merges_model_and_reads_older_spellings(tmp_path):
+    from sigvae.experiments.task import resolve_config
+    from sigvae.experiments.ucr import PROFILES, TASK
+
+    f = tmp_path / "c.yaml"
+    f.write_text("model: {bt_features: cells}\ngamma: '0,0.5'\nseeds: 3\ndatasets: GunPoint\nplain: true\n")
+    cfg = resolve_config(TASK, config_file=str(f))
+    assert cfg.model == {**PROFILES["default"]["model"], "bt_features": "cells"}
+    assert (cfg.gamma, cfg.seeds, cfg.datasets, cfg.plain) == ([0.0, 0.5], [0, 1, 2], ["GunPoint"], True)
+    f.write_text("gamma: [0, 1]\ndatasets: [GunPoint, ArrowHead]\nselect: {max_latent_frames: [16, 64]}\n")
+    cfg = resolve_config(TASK, config_file=str(f), flags={"gamma": [2.0]})
+    assert (cfg.gamma, cfg.datasets, cfg.select) == ([2.0], ["GunPoint", "ArrowHead"], {"max_latent_frames": [16, 64]})
+    f.write_text("select: {max_latent_frames: 16}\n")
+    with pytest.raises(ConfigError, match="select"):
+        resolve_config(TASK, config_file=str(f))
+
+
+def test_ucr_profile_selection_drops_settings_fixed_under_model(tmp_path, monkeypatch):
+    """The profile's selection applies unless one is given; a setting fixed under ``model`` leaves it."""
+    from sigvae.experiments.task import resolve_config
+    from sigvae.experiments.ucr import PROFILES, TASK
+
+    monkeypatch.setitem(PROFILES, "default", {**PROFILES["default"],
+                                              "select": {"max_latent_frames": [16, 64], "window": ["rect", "hann"]}})
+    assert resolve_config(TASK).select == {"max_latent_frames": [16, 64], "window": ["rect", "hann"]}
+    f = tmp_path / "c.yaml"
+    f.write_text("model: {max_latent_frames: 32}\n")
+    cfg = resolve_config(TASK, config_file=str(f))
+    assert cfg.select == {"window": ["rect", "hann"]} and cfg.model["max_latent_frames"] == 32
+    assert resolve_config(TASK, config_file=str(f), flags={"select": {}}).select == {}  # --select none
+    f.write_text("select: null\n")
+    assert resolve_config(TASK, config_file=str(f)).select == {}
+
+
+def test_ucr_config_with_an_unknown_key_exits_2_with_one_line(tmp_path, capsys):
+    from sigvae.cli import main
+
+    f = tmp_path / "c.yaml"
+    f.write_text("gammas: [0, 1]\n")
+    assert main(["benchmark", "ucr", "--config", str(f), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown key 'gammas'" in err[0], err
+    assert not (tmp_path / "o").exists()
 
 
 # --- end to end ------------------------------------------------------------------------------
@@ -383,7 +469,7 @@ def test_minirocket_leaves_torch_thread_count_alone():
     """aeon resets torch's threads; the models trained after MiniRocket must keep --threads."""
     import torch
 
-    from sigvae.experiments.ucr import minirocket_accuracy
+    from sigvae.experiments.ucr.scoring import minirocket_accuracy
 
     threads = torch.get_num_threads()
     try:

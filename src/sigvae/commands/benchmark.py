@@ -1,8 +1,8 @@
 """``sigvae benchmark [TASK]``: run a registered benchmark (default: the first task, SynTone).
 
 Some tasks are also reachable as a ``--task`` of another (:data:`SUBTASKS`):
-``sigvae benchmark separation --task spectrogram`` runs ``separation-spectrogram`` with
-that task's own options; ``--task bss`` (the default) runs the blind-source benchmark.
+``sigvae benchmark separation --task spectrogram`` runs ``separate`` with
+that task's own options; ``--task bss`` (the default) runs the blind-source benchmark ``unmix``.
 """
 
 from __future__ import annotations
@@ -27,11 +27,25 @@ def add_parser(sub) -> None:
             continue
         t = tasks.add_parser(name, help=task.description, description=task.description)
         add_task_arguments(t, task)
+        add_subtask_argument(t, name)
         t.set_defaults(func=lambda args, task=task: run_task_command(task, args))
         for old in [old for old, new in ALIASES.items() if new == name]:  # old names keep working, with a notice
-            a = tasks.add_parser(old, help=argparse.SUPPRESS, description=f"old name of '{name}': {task.description}")
+            # no help=: a parser added without one is left out of the TASK list (help=SUPPRESS prints "==SUPPRESS==")
+            a = tasks.add_parser(old, description=f"old name of '{name}': {task.description}")
             add_task_arguments(a, task)
+            add_subtask_argument(a, old)
             a.set_defaults(func=lambda args, task=task, old=old: run_task_command(task, args, old_name=old))
+
+
+def add_subtask_argument(p: argparse.ArgumentParser, name: str) -> None:
+    """``--task`` for a task name that :data:`SUBTASKS` maps: the rewrite before parsing drops
+    the known values, so this documents them (``--help``) and refuses any other (exit 2)."""
+    from ..experiments import ALIASES
+
+    targets = {value: ALIASES.get(target, target) for (task, value), target in SUBTASKS.items() if task == name}
+    if targets:
+        p.add_argument("--task", dest="subtask", choices=list(targets),
+                       help="; ".join(f"{v}: benchmark {t}" for v, t in targets.items()))
 
 
 def _default_text(f: dataclasses.Field) -> str:
@@ -41,6 +55,10 @@ def _default_text(f: dataclasses.Field) -> str:
         value = f.default_factory()
     else:
         return ""
+    if value is None:  # "not given": the help text says what happens then
+        return ""
+    if isinstance(value, dict) and not value:
+        return " (default: none)"
     if isinstance(value, list):
         value = ",".join(map(str, value))
     return f" (default: {value})"
@@ -92,9 +110,6 @@ def run_task_command(task, args: argparse.Namespace, old_name: str | None = None
     """``sigvae benchmark TASK ...``: resolve the settings and run the task."""
     import sys
 
-    if old_name is not None:
-        print(f"sigvae: 'benchmark {old_name}' is now 'benchmark {task.name}'; the old name still works",
-              file=sys.stderr)
     from ..errors import ConfigError
     from ..experiments.task import parse_flag, resolve_config, run_task
 
@@ -112,13 +127,17 @@ def run_task_command(task, args: argparse.Namespace, old_name: str | None = None
                 profile = values.pop("profile")
             flags.update(values)
     cfg = resolve_config(task, profile=profile, config_file=args.config, flags=flags)
+    if old_name is not None:  # after the settings are checked: a bad one is still a one-line error
+        print(f"sigvae: 'benchmark {old_name}' is now 'benchmark {task.name}'; the old name still works",
+              file=sys.stderr)
     run_task(task, cfg, args.out, progress=not args.no_progress, fresh=getattr(args, "fresh", False))
     return 0
 
 
-#: (task, --task value) → the registered task that runs it. The task's own parser keeps
-#: ``--task`` (so ``--help`` lists it) for the value that stays with it.
-SUBTASKS: dict[tuple[str, str], str] = {("separation", "spectrogram"): "separation-spectrogram"}
+#: (task, --task value) → the registered task (or old name) that runs it. Every value is
+#: rewritten before parsing; the named task's parser lists them under ``--task`` and refuses others.
+SUBTASKS: dict[tuple[str, str], str] = {("separation", "spectrogram"): "separate",
+                                        ("separation", "bss"): "separation"}  # old name of unmix, with its notice
 
 
 #: Options of ``sigvae`` itself (before the command) that take a value: skipped when
@@ -146,7 +165,7 @@ def default_task_argv(argv: list[str]) -> list[str]:
     Inserts the default task when none is named (``sigvae benchmark --out X``) and maps
     ``benchmark TASK --task SUB`` (or ``--task=SUB``) to the task :data:`SUBTASKS` names,
     dropping the ``--task`` pair: ``benchmark separation --task spectrogram --profile tiny``
-    → ``benchmark separation-spectrogram --profile tiny``.
+    → ``benchmark separate --profile tiny``.
     """
     from ..experiments import ALIASES, TASKS
 

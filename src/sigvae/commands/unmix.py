@@ -41,63 +41,14 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run_unmix)
 
 
-def score(sources: np.ndarray, estimate: np.ndarray, mixtures: np.ndarray, mixing: np.ndarray | None = None,
-          unmixing: np.ndarray | None = None) -> dict:
-    """Every separation metric that the references allow, as plain floats and lists."""
-    from ..metrics import amari_index, bss_eval, mcc, si_sdr_improvement
-
-    out: dict = {"mcc": mcc(sources, estimate)}
-    if estimate.shape[0] >= sources.shape[0]:
-        # Input SI-SDR: each source against the mixture channel that carries the most of it.
-        from ..metrics import correlation_matrix
-
-        best_channel = correlation_matrix(sources, mixtures).argmax(axis=1)
-        imp = si_sdr_improvement(sources, estimate, mixtures[best_channel])
-        out.update({k: float(np.mean(v)) for k, v in imp.items()})
-        out["si_sdr_per_source"] = imp["si_sdr"].tolist()
-    if estimate.shape[0] == sources.shape[0]:
-        ev = bss_eval(sources, estimate)
-        out.update({k: float(np.mean(ev[k])) for k in ("sdr", "sir", "sar")})
-    if mixing is not None and unmixing is not None and unmixing.shape[0] == mixing.shape[1]:
-        out["amari"] = amari_index(mixing, unmixing)
-    return out
-
-
-def unmix_figure(mixtures: np.ndarray, estimate: np.ndarray, sources: np.ndarray | None, sample_rate: int, max_samples: int = 2000):
-    """Three panels of stacked traces: mixtures, references (if known, matched order), estimates."""
-    import matplotlib.pyplot as plt
-
-    from ..metrics import match_sources
-
-    n = min(max_samples, mixtures.shape[1])
-    t = np.arange(n) / sample_rate
-    est = estimate
-    if sources is not None and estimate.shape[0] >= sources.shape[0]:
-        perm = match_sources(sources, estimate)
-        sign = np.sign([np.corrcoef(sources[i], estimate[j])[0, 1] or 1.0 for i, j in enumerate(perm)])
-        rest = [j for j in range(estimate.shape[0]) if j not in set(perm.tolist())]
-        est = np.concatenate([estimate[perm] * sign[:, None], estimate[rest]])
-    panels = [("mixtures", mixtures)] + ([("references", sources)] if sources is not None else []) + [("estimates", est)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 0.5 + 0.9 * max(p[1].shape[0] for p in panels)), squeeze=False)
-    for ax, (title, sig) in zip(axes[0], panels):
-        for i, row in enumerate(sig):
-            r = row[:n] - row[:n].mean()
-            ax.plot(t, r / (np.abs(r).max() + 1e-12) * 0.45 - i, lw=0.6)
-        ax.set_yticks(-np.arange(sig.shape[0]))
-        ax.set_yticklabels([f"{title[0]}{i}" for i in range(sig.shape[0])], fontsize=7)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("seconds", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def run_unmix(args: argparse.Namespace) -> int:
     from ..config import from_dict, load_config_file
     from ..data.mixtures import load_mixture, load_reference_npz
     from ..errors import ConfigError, DataError
     from ..io import staged_dir, write_json, write_npz, write_wav
+    from ..report.figures import unmix_figure
     from ..report.html import Report
-    from ..separation import METHODS, VAESettings, parse_method, separate
+    from ..separation import METHODS, VAESettings, parse_method, score, separate
 
     name, init = parse_method(args.method)
     entry = METHODS.get(name)

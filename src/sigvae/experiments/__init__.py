@@ -11,10 +11,13 @@ from __future__ import annotations
 TASKS: dict[str, str] = {
     "syntone": "sigvae.experiments.syntone",
     "decvae": "sigvae.experiments.decvae",
-    "separation": "sigvae.experiments.separation",
-    "separation-spectrogram": "sigvae.experiments.spectrogram_separation",
+    "unmix": "sigvae.experiments.unmix",
+    "separate": "sigvae.experiments.separate",
     "ucr": "sigvae.experiments.ucr",
 }
 
 #: Old task name → its current name; the old name still runs the task, with a notice.
-ALIASES: dict[str, str] = {}
+ALIASES: dict[str, str] = {
+    "separation": "unmix",
+    "separation-spectrogram": "separate",
+}

@@ -1,12 +1,6 @@
-"""Pieces every benchmark shares: seeds, a whole-benchmark progress bar, output writing."""
+"""Pieces every benchmark shares: seeds and lists, the machine description, the progress bar (lazily)."""
 
 from __future__ import annotations
-
-import argparse
-import time
-
-import lightning as L
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 
@@ -48,42 +42,6 @@ def parse_list(text: str | None, allowed: list[str] | None = None, what: str = "
     return items
 
 
-class BenchmarkProgress(L.Callback):
-    """One progress bar over every epoch of every run in a benchmark, with time left.
-
-    Create it with the total number of epochs (models × seeds × epochs, plus any extra
-    units), pass it to each ``fit`` as a callback, and call :meth:`advance` for work
-    that is not training (fitting PCA, computing metrics).
-    """
-
-    def __init__(self, total_units: int, description: str = "benchmark", enabled: bool = True):
-        self.bar = tqdm(total=total_units, desc=description, unit="epoch", disable=not enabled, dynamic_ncols=True)
-        self.label = ""
-        self.start = time.time()
-
-    def set_label(self, label: str) -> None:
-        self.label = label
-        self.bar.set_postfix_str(label)
-
-    def advance(self, n: int = 1) -> None:
-        self.bar.update(n)
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.bar.update(1)
-
-    def close(self) -> float:
-        """Close the bar; returns the seconds since it was created."""
-        self.bar.close()
-        return time.time() - self.start
-
-
-def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
-    p.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
-    p.add_argument("--seeds", default=None, help="a count (3) or a list (0,4,7)")
-    p.add_argument("--config", help="YAML/JSON file of benchmark settings; flags win")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
 def machine_description() -> str:
     """One line naming the machine a benchmark ran on: OS, CPU cores, Python, torch, GPU."""
     import os
@@ -94,3 +52,13 @@ def machine_description() -> str:
     return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
             f"Python {platform.python_version()}, torch {torch.__version__}"
             + (f", CUDA {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
+
+
+def __getattr__(name: str):
+    # BenchmarkProgress is a Lightning callback: importing it here lazily keeps ``import
+    # sigvae.experiments.<task>`` (and so ``sigvae benchmark --help``) free of lightning.
+    if name == "BenchmarkProgress":
+        from .progress import BenchmarkProgress
+
+        return BenchmarkProgress
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,7 +37,7 @@ from .common import machine_description, parse_list, parse_seeds
 
 def setting(default: Any = dataclasses.MISSING, *, help: str, flag: bool | str = False,
             parse: Callable[[Any], Any] | None = None, repeat: bool = False, choices: Callable[[], list[str]] | list[str] | None = None,
-            path: bool = False, metavar: str | None = None, default_factory: Callable[[], Any] | None = None) -> Any:
+            path: bool | Callable[[str, str, str, str], str] = False, metavar: str | None = None, default_factory: Callable[[], Any] | None = None) -> Any:
     """A config field with its help text, and, with ``flag``, a command-line flag.
 
     ``flag=True`` makes ``--field-name`` (``flag="--name"`` picks another spelling).
@@ -45,7 +45,9 @@ def setting(default: Any = dataclasses.MISSING, *, help: str, flag: bool | str =
     items); ``choices`` (a list, or a function returning one, called when checked) limits
     a list's items; ``repeat`` makes a flag given several times (``parse`` then receives
     the list of texts); ``path`` marks a file or folder that a ``--config`` file gives relative
-    to itself (and may not lead outside its folder).
+    to itself (and may not lead outside its folder); a function there resolves the file's
+    value itself: ``path(value, config_file, key, flag)`` (a data spec that may also name a
+    built-in source, say).
     """
     meta = {"help": help, "flag": flag, "parse": parse, "choices": choices, "path": path, "metavar": metavar,
             "repeat": repeat}
@@ -224,29 +226,36 @@ def resolve_config(task: Task, *, profile: str | None = None, config_file: str |
     came from. Returns an instance of ``task.config_class``.
     """
     file_values: dict = {}
+    given = {k: v for k, v in (flags or {}).items() if v is not None}
     if config_file:
         file_values = load_config_file(config_file)
         if not isinstance(file_values, dict):
             raise ConfigError(f"{config_file}: expected a mapping of benchmark settings")
-        file_values = _file_paths(task, file_values, config_file)
+        file_values = _file_paths(task, file_values, config_file, skip=set(given))
     chosen = profile or file_values.get("profile") or "default"
     if chosen not in task.profiles:
         raise ConfigError(f"unknown profile {chosen!r}; choose from {', '.join(task.profiles)}")
-    given = {k: v for k, v in (flags or {}).items() if v is not None}
     values = {**_copy(task.profiles[chosen]), **file_values, **given, "profile": chosen}
     if task.prepare is not None:
         values = task.prepare(values, set(file_values) | set(given))
     return from_dict(task.config_class, values, where=config_file or "benchmark settings")
 
 
-def _file_paths(task: Task, values: dict, config_file: str) -> dict:
-    """Path settings of a config file, made relative to the file and kept inside its folder."""
+def _file_paths(task: Task, values: dict, config_file: str, skip: set[str] = frozenset()) -> dict:
+    """Path settings of a config file, made relative to the file and kept inside its folder.
+
+    A field whose ``path`` is a function resolves its value itself (called with the value,
+    the config file, the key and the flag; e.g. a data spec that may be a built-in source
+    name rather than a path). Keys in ``skip`` (given as flags, which win) are left as they are.
+    """
     from ..config import config_path
 
     out = dict(values)
     for f in dataclasses.fields(task.config_class):
-        if f.metadata.get("path") and isinstance(out.get(f.name), str):
-            out[f.name] = config_path(out[f.name], config_file, f.name, flag_name(f))
+        resolve = f.metadata.get("path")
+        if resolve and f.name not in skip and isinstance(out.get(f.name), str):
+            resolve = resolve if callable(resolve) else config_path
+            out[f.name] = resolve(out[f.name], config_file, f.name, flag_name(f))
     return out
 
 
@@ -290,16 +299,39 @@ def run_task(task: Task, cfg, out: str | Path, *, progress: bool = True, fresh: 
             results = task.run(cfg, RunContext(out, None, progress, fresh))
             with staged_dir(out, wait=True) as stage:
                 _write_outputs(task, cfg, results, stage, start)
+                _remove_stale_media(out, stage)
         else:
             with staged_dir(out) as stage:
                 results = task.run(cfg, RunContext(out, stage, progress, fresh))
                 _write_outputs(task, cfg, results, stage, start)
+                _remove_stale_media(out, stage)
     if echo is not None:
         from ..report.findings import summary_table
 
         echo(summary_table(results.rows, task.headline, title=f"{task.name}: {results.seconds:.0f} s"))
         echo(f"report: {Path(out) / 'report.html'}#summary")
     return results
+
+
+#: Folders of an output whose files belong to one report: figures and clips.
+MEDIA_FOLDERS = ("figures", "audio")
+
+
+def _remove_stale_media(out: Path, stage: Path) -> None:
+    """Remove the figures and clips an earlier report left in ``out`` that this report (staged
+    in ``stage``) did not write: they would sit beside the new report as if they belonged to
+    it. Only files sigvae's manifest lists as its own are removed; called while the output's
+    lock is held, so a process sharing ``out`` cannot be writing its report meanwhile."""
+    from ..io import read_manifest
+
+    written = {p.relative_to(stage) for p in stage.rglob("*") if p.is_file()}
+    manifest = read_manifest(out)
+    ours = set(map(str, manifest.get("files", []))) if manifest else set()
+    for sub in MEDIA_FOLDERS:
+        for p in (out / sub).glob("*") if (out / sub).is_dir() else []:
+            rel = p.relative_to(out)
+            if p.is_file() and not p.is_symlink() and rel not in written and str(rel) in ours:
+                p.unlink()
 
 
 def _write_outputs(task: Task, cfg, results: TaskResults, stage: Path, start: float) -> None:

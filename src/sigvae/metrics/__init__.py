@@ -10,7 +10,8 @@ google-research/disentanglement_lib where it has them; each docstring names its 
 - interventional (a ground-truth source and an encoder): :func:`beta_vae_score`,
   :func:`factor_vae_score`;
 - the suite with bootstrap intervals: :func:`evaluate_representation`;
-- source separation (``separation``): :func:`si_sdr`, :func:`bss_eval`, :func:`mcc`, ...
+- source separation (``separation``): :func:`separation_scores` (input, output and improvement
+  of SI-SDR and SDR/SIR/SAR), :func:`si_sdr`, :func:`bss_eval`, :func:`mcc`, ...
 - class probes (``probes``): :func:`probe_accuracies`, :func:`nearest_neighbour_accuracy`,
   :func:`cross_validated_accuracy`, :func:`kmeans_scores`.
 """
@@ -37,11 +38,13 @@ from .probes import (
     probe_accuracies,
 )
 from .separation import (
+    SEPARATION_METRICS,
     amari_index,
     bss_eval,
     correlation_matrix,
     match_sources,
     mcc,
+    separation_scores,
     si_sdr,
     si_sdr_improvement,
     si_sdr_matched,
@@ -55,5 +58,5 @@ __all__ = [
     "DCI_ESTIMATORS", "SUITE_METRICS",
     "kmeans_scores", "nearest_neighbour_accuracy", "probe_accuracies", "cross_validated_accuracy",
     "amari_index", "bss_eval", "correlation_matrix", "match_sources", "mcc",
-    "si_sdr", "si_sdr_improvement", "si_sdr_matched",
+    "si_sdr", "si_sdr_improvement", "si_sdr_matched", "separation_scores", "SEPARATION_METRICS",
 ]

@@ -146,3 +146,46 @@ def bss_eval(reference: np.ndarray, estimate: np.ndarray) -> dict[str, np.ndarra
     except np.linalg.LinAlgError as e:
         raise DataError(f"BSS-eval failed on these signals ({e}); references may be degenerate") from None
     return {"sdr": np.asarray(sdr), "sir": np.asarray(sir), "sar": np.asarray(sar), "perm": np.asarray(perm)}
+
+
+#: Measures :func:`separation_scores` knows, in the order it reports them.
+SEPARATION_METRICS = ("si_sdr", "sdr", "sir", "sar")
+#: Those with an improvement (``si_sdri``...): the mixture is a sum of the references, so
+#: BSS-eval finds no artefacts in it and its SAR is unbounded; a SAR "improvement" means nothing.
+IMPROVED_METRICS = ("si_sdr", "sdr", "sir")
+
+
+def separation_scores(mixture: np.ndarray, references: np.ndarray, estimates: np.ndarray,
+                      metrics: tuple[str, ...] | list[str] = SEPARATION_METRICS) -> dict[str, np.ndarray]:
+    """Scores of a separation, as Asteroid reports them: each measure of the estimates, of
+    the mixture itself taken as every source's estimate (the input), and the improvement.
+
+    ``mixture``: one channel [T] (or [S, T], one input per source); ``references`` and
+    ``estimates``: [S, T] (S sources, T samples; estimates in any order). ``metrics``: names
+    from :data:`SEPARATION_METRICS`: ``si_sdr`` (scale-invariant SDR, :func:`si_sdr_matched`:
+    estimates matched to references by the permutation maximising the total) and ``sdr``,
+    ``sir``, ``sar`` (BSS-eval v4, :func:`bss_eval`, best permutation; computed once for all).
+
+    Returns, for every name ``m``: ``m`` (the estimates), ``m_input`` (the mixture) and, for
+    ``si_sdr``, ``sdr`` and ``sir``, ``mi`` (the improvement ``m − m_input``, e.g.
+    ``si_sdri``); each an array [S] in dB. An estimate equal to the mixture improves by 0 dB;
+    a perfect estimate scores a very high SI-SDR (over 100 dB) and BSS-eval's +inf.
+    """
+    unknown = [m for m in metrics if m not in SEPARATION_METRICS]
+    if unknown or not metrics:
+        raise ValueError(f"unknown separation metric {unknown[0] if unknown else None!r}; "
+                         f"choose from {', '.join(SEPARATION_METRICS)}")
+    ref = _as_sources(references, "references")
+    mix = np.asarray(mixture, dtype=np.float64)
+    mix = np.ascontiguousarray(np.broadcast_to(mix if mix.ndim == 2 else mix[None], ref.shape))
+    out: dict[str, np.ndarray] = {}
+    if "si_sdr" in metrics:
+        out.update(si_sdr_improvement(ref, estimates, mix))
+    bss = [m for m in metrics if m != "si_sdr"]
+    if bss:
+        ev, ev_in = bss_eval(ref, estimates), bss_eval(ref, mix)
+        for m in bss:
+            out.update({m: ev[m], f"{m}_input": ev_in[m]})
+            if m in IMPROVED_METRICS:
+                out[f"{m}i"] = ev[m] - ev_in[m]
+    return {k: out[k] for m in SEPARATION_METRICS if m in metrics for k in (m, f"{m}_input", f"{m}i") if k in out}

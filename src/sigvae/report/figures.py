@@ -171,3 +171,32 @@ def heatmap_grid(matrices: dict[str, np.ndarray], row_labels: list[str], col_lab
     if im is not None:
         fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8)
     return fig
+
+
+def unmix_figure(mixtures: np.ndarray, estimate: np.ndarray, sources: np.ndarray | None, sample_rate: int,
+                 max_samples: int = 2000):
+    """Blind source separation at a glance: three panels of stacked traces, the mixtures,
+    the references (if known) and the estimates (matched to the references' order and sign)."""
+    from ..metrics import match_sources
+
+    n = min(max_samples, mixtures.shape[1])
+    t = np.arange(n) / sample_rate
+    est = estimate
+    if sources is not None and estimate.shape[0] >= sources.shape[0]:
+        perm = match_sources(sources, estimate)
+        sign = np.sign([np.corrcoef(sources[i], estimate[j])[0, 1] or 1.0 for i, j in enumerate(perm)])
+        rest = [j for j in range(estimate.shape[0]) if j not in set(perm.tolist())]
+        est = np.concatenate([estimate[perm] * sign[:, None], estimate[rest]])
+    panels = [("mixtures", mixtures)] + ([("references", sources)] if sources is not None else []) + [("estimates", est)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 0.5 + 0.9 * max(p[1].shape[0] for p in panels)),
+                             squeeze=False)
+    for ax, (title, sig) in zip(axes[0], panels):
+        for i, trace in enumerate(sig):
+            r = trace[:n] - trace[:n].mean()
+            ax.plot(t, r / (np.abs(r).max() + 1e-12) * 0.45 - i, lw=0.6)
+        ax.set_yticks(-np.arange(sig.shape[0]))
+        ax.set_yticklabels([f"{title[0]}{i}" for i in range(sig.shape[0])], fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("seconds", fontsize=8)
+    fig.tight_layout()
+    return fig
