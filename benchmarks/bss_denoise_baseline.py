@@ -24,7 +24,7 @@ from scipy.signal import wiener
 def main() -> None:
     from sigvae.data.mixtures import MixtureConfig, make_mixture
     from sigvae.metrics.separation import mcc
-    from sigvae.separation import fastica
+    from sigvae.unmixing import fastica
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", default="0,1,2")

@@ -46,8 +46,8 @@ def train_vae(z: np.ndarray, method: str, taps: int, seed: int, epochs: int, sta
               overrides: dict | None = None):
     """Train the orthogonal VAE on whitened z [K, T] → (model, final training loss as 'loss = nll + kl')."""
     from sigvae.models import build_model
-    from sigvae.separation import VAESettings, WindowDataset
     from sigvae.training import TrainConfig, fit
+    from sigvae.unmixing import VAESettings, WindowDataset
 
     k = z.shape[0]
     settings = VAESettings()
@@ -94,8 +94,8 @@ def exact_gp_rotation(z: np.ndarray, seed: int, steps: int, window: int = 250) -
 def main() -> None:
     from sigvae.data.mixtures import MixtureConfig, make_mixture
     from sigvae.metrics.separation import amari_index, mcc
-    from sigvae.separation import separate
-    from sigvae.separation.baselines import whitener
+    from sigvae.unmixing import separate
+    from sigvae.unmixing.classical import whitener
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", default="0,1,2")

@@ -260,8 +260,8 @@ def test_user_npz_with_factors(tmp_path):
 
 
 def test_baselines_interface():
-    from sigvae.baselines import BASELINES, make_baseline
     from sigvae.errors import DataError
+    from sigvae.linear_codes import BASELINES, make_baseline
 
     rng = np.random.default_rng(0)
     s = rng.laplace(size=(500, 3))
@@ -283,8 +283,8 @@ def test_baselines_interface():
 
 
 def test_baselines_load_from_their_state_with_identical_codes():
-    from sigvae.baselines import BASELINES, load_baseline, make_baseline
     from sigvae.errors import DataError
+    from sigvae.linear_codes import BASELINES, load_baseline, make_baseline
 
     rng = np.random.default_rng(1)
     x = rng.laplace(size=(300, 4)) @ rng.normal(size=(4, 9)) + rng.normal(size=9)
@@ -306,7 +306,7 @@ def test_baselines_load_from_their_state_with_identical_codes():
 @pytest.mark.slow
 def test_rerun_reuses_fitted_baselines(tmp_path, monkeypatch):
     """A finished PCA/FastICA run is loaded from its arrays, not refitted, and scores the same."""
-    import sigvae.baselines as baselines
+    import sigvae.linear_codes as linear_codes
 
     out = tmp_path / "run"
     args = ["benchmark", "--profile", "tiny", "--out", str(out), "--no-progress", "--models", "pca,fastica", "--seeds", "0,"]
@@ -316,7 +316,7 @@ def test_rerun_reuses_fitted_baselines(tmp_path, monkeypatch):
     def no_fit(self, features):
         raise AssertionError("refitted a finished baseline")
 
-    monkeypatch.setattr(baselines.Baseline, "fit", no_fit)
+    monkeypatch.setattr(linear_codes.Baseline, "fit", no_fit)
     assert main(args) == 0
     after = json.loads((out / "results.json").read_text())
     assert [(r["model"], r["metric"], r["value"]) for r in after] == [(r["model"], r["metric"], r["value"]) for r in before]

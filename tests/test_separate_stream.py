@@ -11,7 +11,7 @@ import torch
 
 from sigvae.cli import main
 from sigvae.io import MANIFEST
-from sigvae.spectral.chunks import separate_in_chunks, separate_stream
+from sigvae.separating.chunks import separate_in_chunks, separate_stream
 
 SR = 8000
 

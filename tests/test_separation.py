@@ -28,7 +28,7 @@ from sigvae.metrics import (
     si_sdr_matched,
 )
 from sigvae.priors import ARFlowPrior, GPPrior, NormalPrior, SKRPrior, kernel_fn
-from sigvae.separation import amuse, fastica, joint_diagonalise, pca, separate, sobi
+from sigvae.unmixing import amuse, fastica, joint_diagonalise, pca, separate, sobi
 
 # ----------------------------------------------------------------------------- metrics
 
@@ -324,7 +324,7 @@ def test_arflow_model_file_from_before_the_new_options_still_loads(tmp_path):
 
 
 def test_vae_settings_choose_orthogonal_demixing_for_linear_models():
-    from sigvae.separation import VAESettings
+    from sigvae.unmixing import VAESettings
 
     assert VAESettings().model_overrides()["demixing"] == "orthogonal"
     assert VAESettings(model={"encoder": "mlp", "decoder": "mlp"}).model_overrides()["demixing"] == "free"
@@ -371,7 +371,7 @@ def test_set_rotation_starts_there_and_can_be_kept_while_the_rest_trains():
 
 
 def test_vae_at_baseline_refines_the_baselines_rotation():
-    from sigvae.separation import VAESettings, parse_method
+    from sigvae.unmixing import VAESettings, parse_method
 
     assert parse_method("arflow_vae@fastica") == ("arflow_vae", "fastica") and parse_method("sobi") == ("sobi", None)
     for bad in ("fastica@sobi", "arflow_vae@jade", "gp_vae@"):

@@ -74,3 +74,26 @@ def test_unknown_or_no_metric_is_refused():
         separation_scores(MIX, REFS, REFS, ["si_sdr", "pesq"])
     with pytest.raises(ValueError, match="choose from si_sdr, sdr, sir, sar"):
         separation_scores(MIX, REFS, REFS, [])
+
+
+def test_unmixing_scores_report_what_the_references_allow():
+    """sigvae.metrics.unmixing_scores (``sigvae unmix``, the ``unmix`` benchmark): MCC always,
+    SI-SDR with enough estimates, BSS-eval with as many, the Amari index with a linear unmixing."""
+    from sigvae.metrics import amari_index, mcc, unmixing_scores
+
+    rng = np.random.default_rng(0)
+    sources = rng.standard_normal((2, 2000))
+    mixing = np.array([[1.0, 0.5], [0.3, 1.0]])
+    mixtures = mixing @ sources
+    unmixing = np.linalg.inv(mixing) + 0.05 * rng.standard_normal((2, 2))
+    est = unmixing @ mixtures
+    with warnings.catch_warnings():  # a linear demixing has no artefacts: BSS-eval's SAR is +inf
+        warnings.simplefilter("ignore", RuntimeWarning)
+        s = unmixing_scores(sources, est, mixtures, mixing, unmixing)
+    assert list(s) == ["mcc", "si_sdr", "si_sdr_input", "si_sdri", "si_sdr_per_source", "sdr", "sir", "sar", "amari"]
+    assert s["mcc"] == mcc(sources, est) and s["amari"] == amari_index(mixing, unmixing)
+    assert all(isinstance(v, float) for k, v in s.items() if k != "si_sdr_per_source")
+    assert len(s["si_sdr_per_source"]) == 2 and s["si_sdri"] > 0
+    assert list(unmixing_scores(sources, np.vstack([est, sources[:1]]), mixtures)) == [
+        "mcc", "si_sdr", "si_sdr_input", "si_sdri", "si_sdr_per_source"]  # more estimates than sources
+    assert list(unmixing_scores(sources, est[:1], mixtures, mixing, unmixing[:1])) == ["mcc"]

@@ -11,6 +11,7 @@ import torch
 
 from sigvae.cli import main
 from sigvae.data.demo_tracks import DemoTracksConfig, demo_track, write_demo_tracks
+from sigvae.data.stft import STFT
 from sigvae.data.tracks import (
     TrackCrops,
     demo_track_list,
@@ -21,8 +22,8 @@ from sigvae.data.tracks import (
 from sigvae.errors import ConfigError, DataError
 from sigvae.metrics.separation import si_sdr
 from sigvae.models import build_model
-from sigvae.spectral import HPSS, STFT, IdealRatioMask, SupervisedNMF, apply_masks, chunk_plan
-from sigvae.spectral.chunks import _weights, separate_in_chunks
+from sigvae.separating import HPSS, IdealRatioMask, SupervisedNMF, apply_masks, chunk_plan
+from sigvae.separating.chunks import _weights, separate_in_chunks
 
 SR = 8000
 SMALL = {"n_fft": 256, "hop_length": 64, "channels": [4, 8], "latent_channels": 2, "dilations": [1, 2]}

@@ -77,11 +77,11 @@ def test_quantizer_update_is_reproducible_under_seeding():
 # --- STFT and the model ---------------------------------------------------------------------
 @pytest.mark.parametrize("window,n_fft,hop", [("rect", 8, 2), ("hann", 16, 4), ("rect", 6, 3)])
 def test_stft_inverse_round_trip(window, n_fft, hop):
-    from sigvae.models.vqvae import STFT
+    from sigvae.models.vqvae import STFTChannels
 
     torch.manual_seed(0)
     x = torch.randn(3, 2, 101)
-    st = STFT(n_fft, hop, window, 101)
+    st = STFTChannels(n_fft, hop, window, 101)
     u = st(x)
     assert u.shape[:3] == (3, 4, n_fft // 2 + 1)
     assert torch.allclose(st.inverse(u), x, atol=1e-5)

@@ -155,7 +155,7 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
 
     Used when the file's rate is the model's (no resampling). Two passes over the file:
     the first measures the RMS that :meth:`Separator.separate` normalises by, the second
-    separates chunks (:func:`~sigvae.spectral.chunks.separate_stream`) and appends the
+    separates chunks (:func:`~sigvae.separating.chunks.separate_stream`) and appends the
     estimates to raw float32 files in the staging folder; each WAV is then converted to
     16-bit PCM block by block with the same peak normalisation as ``write_wav``, so the
     WAVs equal the in-memory path's, while memory stays at a few chunks whatever the length.
@@ -170,7 +170,7 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
     from ..inference import read_audio_block
     from ..io import check_inside, safe_names, staged_dir, write_json
     from ..models.separator import TARGET_RMS
-    from ..spectral.chunks import separate_stream
+    from ..separating.chunks import separate_stream
 
     cfg, sr, total, c = model.config, int(info.samplerate), int(info.frames), int(info.channels)
     block = 1 << 20

@@ -17,7 +17,7 @@ from .common import finite_float, positive_int, seed_int
 
 
 def add_parser(sub) -> None:
-    from ..separation import METHODS
+    from ..unmixing import METHODS
 
     methods = ", ".join(f"{e.name}" for e in METHODS)
     p = sub.add_parser(
@@ -46,15 +46,16 @@ def run_unmix(args: argparse.Namespace) -> int:
     from ..data.mixtures import load_mixture, load_reference_npz
     from ..errors import ConfigError, DataError
     from ..io import staged_dir, write_json, write_npz, write_wav
+    from ..metrics import unmixing_scores
     from ..report.figures import unmix_figure
     from ..report.html import Report
-    from ..separation import METHODS, VAESettings, parse_method, score, separate
+    from ..unmixing import METHODS, VAESettings, parse_method, separate
 
     name, init = parse_method(args.method)
     entry = METHODS.get(name)
     method = f"{name}@{init}" if init else name
     from ..data.mixtures import is_mixture_spec, parse_mixture_spec
-    from ..separation.methods import check_separation_memory
+    from ..unmixing.methods import check_separation_memory
 
     if is_mixture_spec(args.input):  # its separation is checked before the mixture is generated
         spec = parse_mixture_spec(args.input)
@@ -97,7 +98,7 @@ def run_unmix(args: argparse.Namespace) -> int:
         metrics = None
         if sources is not None:
             try:
-                metrics = score(sources, est, mix.mixtures, mixing, result.unmixing)
+                metrics = unmixing_scores(sources, est, mix.mixtures, mixing, result.unmixing)
             except DataError as e:
                 raise DataError(f"{args.reference or args.input}: {e}") from None
             write_json(out / "metrics.json", {"method": method, "n_sources": k, "input": args.input, **metrics})

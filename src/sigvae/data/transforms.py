@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..config import check
+from .stft import STFT, stft_window
 
 
 @dataclass
@@ -84,7 +85,9 @@ class Frontend(nn.Module):
         # Built on the CPU even when the model is built on the "meta" device: check first.
         # The mel filterbank's float64 temporaries, float32 copies and its pseudo-inverse.
         check_allocation("frontend window and mel filterbank", (c.n_mels + 1 if c.kind == "logmel" else 1, c.n_fft // 2 + 1), 64)
-        self.register_buffer("window", torch.hann_window(c.n_fft), persistent=False)
+        self.stft = STFT(c.n_fft, c.hop_length)
+        # A buffer, so it follows the module's device and dtype; the STFT is given it per call.
+        self.register_buffer("window", stft_window("hann", c.n_fft), persistent=False)
         # Reference so that a full-scale sine reads about 0 dB in every representation.
         # (summed on the CPU: the same value, and a model built on the "meta" device to count
         # its parameters before allocating them gets it too)
@@ -101,20 +104,12 @@ class Frontend(nn.Module):
         return self.config.kind
 
     def _stft(self, x: torch.Tensor) -> torch.Tensor:
-        b, ch, t = x.shape
-        spec = torch.stft(
-            x.reshape(b * ch, t), self.config.n_fft, self.config.hop_length,
-            window=self.window, center=True, return_complex=True,
-        )
-        return spec.reshape(b, ch, spec.shape[-2], spec.shape[-1])
+        """Waveforms [B, C, T] → complex spectra [B, C, F, frames]."""
+        return self.stft(x, window=self.window)
 
     def _istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
-        b, ch, f, n = spec.shape
-        wav = torch.istft(
-            spec.reshape(b * ch, f, n), self.config.n_fft, self.config.hop_length,
-            window=self.window, center=True, length=length,
-        )
-        return wav.reshape(b, ch, -1)
+        """Complex spectra [B, C, F, frames] → waveforms [B, C, length]."""
+        return self.stft.inverse(spec, length, window=self.window)
 
     def _to_db(self, mag: torch.Tensor) -> torch.Tensor:
         db = 20 * torch.log10(mag.clamp_min(1e-10) / self._ref)

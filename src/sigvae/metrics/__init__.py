@@ -11,7 +11,8 @@ google-research/disentanglement_lib where it has them; each docstring names its 
   :func:`factor_vae_score`;
 - the suite with bootstrap intervals: :func:`evaluate_representation`;
 - source separation (``separation``): :func:`separation_scores` (input, output and improvement
-  of SI-SDR and SDR/SIR/SAR), :func:`si_sdr`, :func:`bss_eval`, :func:`mcc`, ...
+  of SI-SDR and SDR/SIR/SAR), :func:`unmixing_scores` (blind source separation: MCC, SI-SDR,
+  BSS-eval, Amari index), :func:`si_sdr`, :func:`bss_eval`, :func:`mcc`, ...
 - class probes (``probes``): :func:`probe_accuracies`, :func:`nearest_neighbour_accuracy`,
   :func:`cross_validated_accuracy`, :func:`kmeans_scores`.
 """
@@ -48,6 +49,7 @@ from .separation import (
     si_sdr,
     si_sdr_improvement,
     si_sdr_matched,
+    unmixing_scores,
 )
 from .suite import SUITE_METRICS, evaluate_representation
 
@@ -58,5 +60,5 @@ __all__ = [
     "DCI_ESTIMATORS", "SUITE_METRICS",
     "kmeans_scores", "nearest_neighbour_accuracy", "probe_accuracies", "cross_validated_accuracy",
     "amari_index", "bss_eval", "correlation_matrix", "match_sources", "mcc",
-    "si_sdr", "si_sdr_improvement", "si_sdr_matched", "separation_scores", "SEPARATION_METRICS",
+    "si_sdr", "si_sdr_improvement", "si_sdr_matched", "separation_scores", "SEPARATION_METRICS", "unmixing_scores",
 ]

@@ -5,6 +5,10 @@ samples); where a metric matches estimates to references, it does so by the
 permutation that maximises it (Hungarian algorithm), so every score here is invariant
 to the order of the estimates; MCC and SI-SDR are also invariant to sign and scale.
 A silent (all-zero) reference is refused with a DataError instead of giving −inf dB.
+
+Two sets of scores: :func:`separation_scores` (input, output and improvement, the
+``separate`` benchmark) and :func:`unmixing_scores` (blind source separation: ``sigvae
+unmix`` and the ``unmix`` benchmark).
 """
 
 from __future__ import annotations
@@ -189,3 +193,29 @@ def separation_scores(mixture: np.ndarray, references: np.ndarray, estimates: np
             if m in IMPROVED_METRICS:
                 out[f"{m}i"] = ev[m] - ev_in[m]
     return {k: out[k] for m in SEPARATION_METRICS if m in metrics for k in (m, f"{m}_input", f"{m}i") if k in out}
+
+
+def unmixing_scores(sources: np.ndarray, estimate: np.ndarray, mixtures: np.ndarray, mixing: np.ndarray | None = None,
+                    unmixing: np.ndarray | None = None) -> dict:
+    """Every blind-source-separation score that the references allow, as plain floats and lists.
+
+    The scores of ``sigvae unmix`` (its ``metrics.json``) and of the ``unmix`` benchmark.
+    ``sources`` [S, T], ``estimate`` [K, T], ``mixtures`` [C, T]. ``mcc`` always; with at
+    least as many estimates as sources, SI-SDR (``si_sdr``), that of the input
+    (``si_sdr_input``: each source against the mixture channel carrying the most of it) and
+    the improvement ``si_sdri``, plus ``si_sdr_per_source``; with as many, BSS-eval
+    ``sdr``/``sir``/``sar`` (means over sources); with a known ``mixing`` [C, S] and a linear
+    ``unmixing`` [K, C], the Amari index ``amari``.
+    """
+    out: dict = {"mcc": mcc(sources, estimate)}
+    if estimate.shape[0] >= sources.shape[0]:
+        best_channel = correlation_matrix(sources, mixtures).argmax(axis=1)
+        imp = si_sdr_improvement(sources, estimate, mixtures[best_channel])
+        out.update({k: float(np.mean(v)) for k, v in imp.items()})
+        out["si_sdr_per_source"] = imp["si_sdr"].tolist()
+    if estimate.shape[0] == sources.shape[0]:
+        ev = bss_eval(sources, estimate)
+        out.update({k: float(np.mean(ev[k])) for k in ("sdr", "sir", "sar")})
+    if mixing is not None and unmixing is not None and unmixing.shape[0] == mixing.shape[1]:
+        out["amari"] = amari_index(mixing, unmixing)
+    return out

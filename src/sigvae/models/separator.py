@@ -34,7 +34,7 @@ fell only from 0.039 (masks ½) to 0.034 in five epochs (the ideal ratio mask sc
 
 The network is fully convolutional with no normalisation layers, so an output frame
 depends only on nearby input frames: :meth:`Separator.separate` processes any length
-in overlapping chunks (see :mod:`sigvae.spectral.chunks`) with the same result as
+in overlapping chunks (see :mod:`sigvae.separating.chunks`) with the same result as
 one pass, away from the file's ends.
 """
 
@@ -48,10 +48,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import check
+from ..data.stft import STFT
 from ..errors import DataError
 from ..losses import gaussian_kl, reparameterize
-from ..spectral.chunks import separate_in_chunks
-from ..spectral.stft import STFT
+from ..separating.chunks import separate_in_chunks
 from .base import ModelConfig, Posterior, SigModel, StepOutput, check_repeated, register_model
 
 TARGET_RMS = 0.1  # every mixture is scaled to this RMS before separation, and back after

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import check
+from ..data.stft import STFT, stft_window
 from ..nn.quantize import VectorQuantizer
 from .base import ModelConfig, SigModel, StepOutput, check_repeated, register_model, register_preset
 
@@ -114,20 +115,21 @@ def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 0.005, 
     return loss / p if normalise else loss
 
 
-class STFT(nn.Module):
-    """Series [B, C, T] ↔ STFT as real channels [B, 2C, F, N] (centred frames)."""
+class STFTChannels(nn.Module):
+    """Series [B, C, T] ↔ their STFT as real channels [B, 2C, F, N]: C real parts, then C imaginary parts.
+
+    The transform is :class:`sigvae.data.stft.STFT` (centred frames) with a ``rect`` or
+    ``hann`` window, kept as a buffer so it follows the module's device.
+    """
 
     def __init__(self, n_fft: int, hop_length: int, window: str, length: int):
         super().__init__()
         self.n_fft, self.hop, self.length = n_fft, hop_length, length
-        w = torch.ones(n_fft) if window == "rect" else torch.hann_window(n_fft)
-        self.register_buffer("window", w, persistent=False)
+        self.transform = STFT(n_fft, hop_length, window)
+        self.register_buffer("window", stft_window(window, n_fft), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t = x.shape
-        spec = torch.stft(x.reshape(b * c, t), self.n_fft, self.hop, window=self.window, center=True, return_complex=True)
-        spec = spec.reshape(b, c, *spec.shape[-2:])
-        return torch.cat([spec.real, spec.imag], dim=1)
+        return self.real(self.transform(x, window=self.window))
 
     def complex(self, u: torch.Tensor) -> torch.Tensor:
         c = u.shape[1] // 2
@@ -138,10 +140,7 @@ class STFT(nn.Module):
 
     def inverse(self, u: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """[B, 2C, F, N] → [B, C, length]."""
-        spec = self.complex(u)
-        b, c, f, n = spec.shape
-        x = torch.istft(spec.reshape(b * c, f, n), self.n_fft, self.hop, window=self.window, center=True, length=length or self.length)
-        return x.reshape(b, c, -1)
+        return self.transform.inverse(self.complex(u), length or self.length, window=self.window)
 
 
 class ResBlock(nn.Module):
@@ -162,7 +161,7 @@ class STFTVQVAE(SigModel):
     def __init__(self, config: VQVAEConfig):
         super().__init__(config)
         c = config
-        self.stft = STFT(c.n_fft, c.hop_length, c.window, c.length)
+        self.stft = STFTChannels(c.n_fft, c.hop_length, c.window, c.length)
         with torch.no_grad():
             probe = self.stft(torch.zeros(1, c.in_channels, c.length))
         self.freqs, self.frames = int(probe.shape[2]), int(probe.shape[3])
@@ -327,4 +326,4 @@ register_preset(
     {"gamma": 0.2, "augment": True},
 )
 
-__all__ = ["VQVAEConfig", "STFTVQVAE", "STFT", "barlow_twins_loss"]
+__all__ = ["VQVAEConfig", "STFTVQVAE", "STFTChannels", "barlow_twins_loss"]

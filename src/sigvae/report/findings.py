@@ -141,7 +141,8 @@ def write_summary(report, rows: list[dict], headline: list, secondary: list | No
                          "exceeds the sum of their standard deviations over seeds.")
     shown = list(warnings or []) + detected_warnings(rows, [*headline, *(secondary or [])], reference)
     report.heading("What looked wrong", level=3)
-    report.bullets(shown or ["Nothing: no collapsed posterior, no measure that fails to separate the models."])
+    report.bullets(shown or ["None of the checks fired: no collapsed posterior, no model reconstructing worse than "
+                             "the reference, no headline measure that separates no two models (with two or more seeds)."])
     return shown
 
 

@@ -71,7 +71,7 @@ def _spectrograms(mixture, refs, ests: dict, names: list[str], sr: int, n_fft: i
     """Rows: mixture, references, each method's estimates; one column per source (dB, magma)."""
     import matplotlib.pyplot as plt
 
-    from ...spectral.stft import STFT
+    from ...data.stft import STFT
 
     stft = STFT(n_fft, n_fft // 4)
     rows = [("mixture", [mixture] * len(names)), ("reference", list(refs))]

@@ -58,7 +58,7 @@ def _run_seed(cfg: SeparateConfig, seed: int, folder: Path, progress: BenchmarkP
 def _fit_methods(cfg: SeparateConfig, seed: int, train: list, test: list, folder: Path,
                  progress: BenchmarkProgress, found: _Found) -> tuple[dict, dict[str, float]]:
     """Train or set up each method; returns {method: separate(mixture, stems)} and fit seconds."""
-    from ...spectral.baselines import HPSS, IdealRatioMask
+    from ...separating.masks import HPSS, IdealRatioMask
 
     methods: dict = {}
     fit_seconds: dict[str, float] = {}

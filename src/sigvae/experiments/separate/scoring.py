@@ -23,7 +23,7 @@ def fit_nmf(cfg, train: list, seed: int):
     """Supervised NMF with its number of components per source chosen on the validation
     tracks (the mean SI-SDRi); fitted on the training tracks."""
     from ...metrics.separation import separation_scores
-    from ...spectral.baselines import SupervisedNMF
+    from ...separating.masks import SupervisedNMF
 
     fit_on, val = train[: cfg.train_tracks], train[cfg.train_tracks:]
     best, best_score = None, -np.inf

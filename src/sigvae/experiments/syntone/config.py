@@ -112,7 +112,7 @@ class SynToneBenchmarkConfig(TaskConfig):
         check(self.epochs >= 1 and self.batch_size >= 2, "epochs must be >= 1 and batch_size >= 2")
         check(self.bootstrap >= 0 and self.bootstrap_fitted >= 0, "bootstrap and bootstrap_fitted must be >= 0")
         check(self.traversal_steps >= 2 and self.report_examples >= 1, "traversal_steps >= 2, report_examples >= 1")
-        from ...baselines import BASELINES
+        from ...linear_codes import BASELINES
         from ...models import MODELS
 
         for m in self.models:

@@ -50,7 +50,7 @@ def report(cfg: SynToneBenchmarkConfig, results: TaskResults, rep, folder: Path)
 
 
 def _is_baseline(model) -> bool:
-    from ...baselines import Baseline
+    from ...linear_codes import Baseline
 
     return isinstance(model, Baseline)
 

@@ -161,9 +161,9 @@ def fit_baseline(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchD
     ``features(split)`` gives the flattened features of ``"train"`` or ``"eval"``."""
     import torch
 
-    from ...baselines import load_baseline, make_baseline
     from ...data.files import read_npz
     from ...io import write_json, write_npz
+    from ...linear_codes import load_baseline, make_baseline
 
     key = runs.fingerprint({"baseline": name, "n_components": cfg.latent_dim, "seed": seed,
                             "features": to_dict(frontend.config), "data": data_fingerprint(cfg, data),
@@ -210,20 +210,20 @@ class Benchmark:
 
     @staticmethod
     def is_baseline(name: str) -> bool:
-        from ...baselines import BASELINES
+        from ...linear_codes import BASELINES
 
         return name in BASELINES
 
     def features(self, split: str) -> np.ndarray:
         """The flattened input features of the ``"train"`` or ``"eval"`` clips (computed once)."""
-        from ...baselines import input_features
+        from ...linear_codes import input_features
 
         if split not in self._feats:
             self._feats[split] = input_features(self.feature_frontend, getattr(self.data, split).signals)
         return self._feats[split]
 
     def _baseline(self, name: str, seed: int, folder: Path, fresh: bool):
-        from ...baselines import input_features
+        from ...linear_codes import input_features
 
         base, seconds = fit_baseline(name, seed, self.cfg, self.data, folder, self.feature_frontend, self.features, fresh)
         eval_feats = self.features("eval")

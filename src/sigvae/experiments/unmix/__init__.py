@@ -7,9 +7,9 @@ Laplace sources, leaky-ReLU MLP mixing). Every condition trains the same VAEs (l
 orthogonal demixing); ``nonlinear_mlp: true`` gives them MLP encoders and decoders on the
 nonlinear condition instead. ``VAE@BASELINE`` methods (the default adds
 ``arflow_vae@fastica`` and ``arflow_vae@sobi``) keep the baseline's rotation and train only the
-VAE's per-source denoising filters (``sigvae.separation.methods``).
+VAE's per-source denoising filters (``sigvae.unmixing.methods``).
 Per run: MCC, Amari index (linear mixing), SI-SDR and its improvement, SDR/SIR/SAR, seconds
-(:func:`sigvae.separation.score`). The report gives the median and the worst case over seeds.
+(:func:`sigvae.metrics.unmixing_scores`). The report gives the median and the worst case over seeds.
 A second part times the SKR prior against the exact GP prior as the window grows, and trains
 both at one long window.
 

@@ -71,7 +71,7 @@ class UnmixConfig(TaskConfig):
     length: int = setting(4000, help="samples per mixture")
     sources: int = setting(3, help="sources (and sensors) per mixture")
     vae: dict = setting({"window": 250, "hop": 10, "epochs": 8, "batch_size": 16, "lr": 1e-2},
-                        help="VAE training settings (sigvae.separation.VAESettings: window, hop, epochs, batch_size, "
+                        help="VAE training settings (sigvae.unmixing.VAESettings: window, hop, epochs, batch_size, "
                              "lr, model: {...})")
     nonlinear_mlp: bool = setting(False, help="MLP encoder and decoder on the nonlinear condition (else the same "
                                               "linear VAE everywhere)")

@@ -8,7 +8,7 @@ import time
 
 from ...data.mixtures import MixtureConfig, make_mixture
 from ...report.results import row
-from ...separation import VAESettings, separate
+from ...unmixing import VAESettings, separate
 from ..common import BenchmarkProgress
 from ..task import RunContext, TaskResults
 from .config import CONDITIONS, UnmixConfig

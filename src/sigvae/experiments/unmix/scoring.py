@@ -12,11 +12,11 @@ from ...report.results import row
 
 def run_rows(condition: str, method: str, seed: int, mix, result, seconds: float) -> list[dict]:
     """The rows of one separation of ``mix``: every float that
-    :func:`sigvae.separation.score` gives (MCC, SI-SDR, BSS-eval, Amari index), then ``seconds``."""
-    from ...separation import score
+    :func:`sigvae.metrics.unmixing_scores` gives (MCC, SI-SDR, BSS-eval, Amari index), then ``seconds``."""
+    from ...metrics import unmixing_scores
 
     rows = [row(condition, method, seed, metric, value)
-            for metric, value in score(mix.sources, result.sources, mix.mixtures, mix.mixing, result.unmixing).items()
+            for metric, value in unmixing_scores(mix.sources, result.sources, mix.mixtures, mix.mixing, result.unmixing).items()
             if isinstance(value, float)]
     rows.append(row(condition, method, seed, "seconds", seconds))
     return rows
@@ -24,9 +24,9 @@ def run_rows(condition: str, method: str, seed: int, mix, result, seconds: float
 
 def score_long_window(dataset: str, method: str, seed: int, mix, result) -> list[dict]:
     """The rows of a long-window run: its MCC and its training seconds."""
-    from ...separation import score
+    from ...metrics import unmixing_scores
 
-    return [row(dataset, method, seed, "mcc", score(mix.sources, result.sources, mix.mixtures)["mcc"]),
+    return [row(dataset, method, seed, "mcc", unmixing_scores(mix.sources, result.sources, mix.mixtures)["mcc"]),
             row(dataset, method, seed, "train_seconds", result.info["train_seconds"])]
 
 

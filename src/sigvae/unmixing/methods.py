@@ -1,6 +1,6 @@
 """One interface for every separation method: ``separate(mixtures [C, T], method, k) → Separation``.
 
-Methods: ``pca``, ``fastica``, ``amuse``, ``sobi`` (classical, :mod:`.baselines`) and the
+Methods: ``pca``, ``fastica``, ``amuse``, ``sobi`` (classical, :mod:`.classical`) and the
 sequence VAEs ``vae`` (N(0, I) prior), ``gp_vae``, ``skr_vae``, ``arflow_vae`` (structured
 priors, :mod:`sigvae.models.bss_vae`), trained through :func:`sigvae.training.fit` on
 overlapping windows of the whitened mixtures.
@@ -26,7 +26,7 @@ from ..config import check, from_dict
 from ..errors import ConfigError, DataError
 from ..io import confined_to
 from ..registry import Registry
-from .baselines import BASELINES, Separation, _check, whitener
+from .classical import BASELINES, Separation, _check, whitener
 
 #: Separation method name → ("baseline", function name) or ("vae", model registry name).
 METHODS: Registry = Registry("separation method")

@@ -1,5 +1,7 @@
-"""Baselines for single-channel separation, all as soft masks on the mixture STFT.
+"""Mask-based separation without a trained network: soft masks on the mixture STFT.
 
+- :func:`apply_masks`: estimates from a mixture and masks (real or complex), the step every
+  method here ends with;
 - :class:`SupervisedNMF`: one spectral dictionary per source learnt with scikit-learn's
   NMF (Kullback–Leibler divergence, multiplicative updates) from that source's training
   stems, so the components are grouped per source by construction; on a mixture the
@@ -25,10 +27,22 @@ import torch
 from scipy.ndimage import median_filter
 from sklearn.exceptions import ConvergenceWarning
 
+from ..data.stft import STFT
 from ..errors import ConfigError, DataError
-from .stft import STFT, apply_masks
 
 EPS = 1e-10
+
+
+def apply_masks(mixture: torch.Tensor | np.ndarray, masks: torch.Tensor | np.ndarray, stft: STFT) -> torch.Tensor:
+    """Estimates [..., K, C, T] from a mixture [..., C, T] and masks [..., K, C, F, N].
+
+    Real masks keep the mixture's phase; complex masks (e.g. the ideal complex ratio
+    S_k / X) rotate it too, so the ideal complex mask returns the stems exactly.
+    """
+    mix = torch.as_tensor(mixture).float()
+    spec = stft(mix).unsqueeze(-4)  # [..., 1, C, F, N]
+    m = torch.as_tensor(masks).to(mix.device)
+    return stft.inverse(spec * m, mix.shape[-1])
 
 
 def _masks_to_estimates(mixture: np.ndarray, masks: np.ndarray, stft: STFT) -> np.ndarray:
