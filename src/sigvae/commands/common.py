@@ -78,3 +78,69 @@ def trainer_overrides(args: argparse.Namespace) -> dict:
         if v is not None:
             out[k] = str(v) if k == "devices" else v
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# The one vocabulary (docs/cli.md): the same flag for the same idea in every command.
+#
+#   --out PATH             where the command writes (a folder, or one file where it says so)
+#   --num-examples N       how many examples to draw or process (old: --n, --max-examples)
+#   --batch-size N         examples per batch (old: --batch)
+#   --seed S               the one seed of a single run; benchmarks take --seeds N|LIST
+#                          (a count N = seeds 0..N-1, or a comma-separated list)
+#   --threads N            CPU threads for torch and BLAS (0 = the libraries' default)
+#   --accelerator, --devices   where to run (Lightning's words: cpu, gpu, mps, auto)
+#   --no-progress          no progress bar; --quiet: no progress bar and no messages
+#                          (errors are still printed)
+
+
+def hidden_alias(p: argparse.ArgumentParser, old: str, dest: str, **kwargs) -> None:
+    """An old spelling of a flag that still works but is not listed in ``--help``."""
+    p.add_argument(old, dest=dest, help=argparse.SUPPRESS, **kwargs)
+
+
+def add_num_examples(p: argparse.ArgumentParser, default: int | None, what: str,
+                     old: tuple[str, ...] = ()) -> None:
+    """``--num-examples N`` (how many examples ``what`` describes); ``default`` None = all.
+    ``old``: earlier spellings kept as hidden aliases."""
+    shown = "all" if default is None else default
+    p.add_argument("--num-examples", type=positive_int, default=default, metavar="N",
+                   help=f"{what} (default: {shown})")
+    for spelling in old:
+        hidden_alias(p, spelling, "num_examples", type=positive_int)
+
+
+def add_batch_size(p: argparse.ArgumentParser, default: int | None, what: str = "examples per batch") -> None:
+    """``--batch-size N`` (old spelling ``--batch`` kept hidden)."""
+    p.add_argument("--batch-size", type=positive_int, default=default, metavar="N",
+                   help=f"{what} (default: {default if default is not None else 'the config value'})")
+    hidden_alias(p, "--batch", "batch_size", type=positive_int)
+
+
+def add_seed(p: argparse.ArgumentParser, default: int | None = 0, what: str = "random seed") -> None:
+    """``--seed S``: the one seed of a single run."""
+    p.add_argument("--seed", type=seed_int, default=default, metavar="S",
+                   help=f"{what} (default: {default if default is not None else 'the config value'})")
+
+
+def add_threads(p: argparse.ArgumentParser, default: int = 0) -> None:
+    """``--threads N``: CPU threads for torch and BLAS; 0 = the libraries' default."""
+    p.add_argument("--threads", type=non_negative_int, default=default, metavar="N",
+                   help=f"CPU threads for torch and BLAS, 0 = all cores (default: {default})")
+
+
+def add_progress_options(p: argparse.ArgumentParser) -> None:
+    """``--no-progress`` (no bar) and ``--quiet`` (no bar, no messages; errors still shown)."""
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (implies --no-progress)")
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether to draw a progress bar: not with --no-progress or --quiet."""
+    return not (getattr(args, "no_progress", False) or getattr(args, "quiet", False))
+
+
+def say(args: argparse.Namespace, message: str) -> None:
+    """Print a message unless --quiet was given."""
+    if not getattr(args, "quiet", False):
+        print(message)
