@@ -53,6 +53,7 @@ LAYERS: dict[str, int] = {
     "sigvae.unmixing": 4,
     "sigvae.separating.masks": 4,
     "sigvae.separating": 4,
+    "sigvae.estimators": 4,  # scikit-learn wrappers of unmixing and trained encoders
     # 5 report: figures, HTML pages, result tables and findings.
     "sigvae.report": 5,
     # 6 experiments: the benchmark tasks, each an end-to-end run that writes a report.

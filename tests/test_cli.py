@@ -47,7 +47,8 @@ def test_train_reconstruct_sample_traverse(run_dir, tmp_path, capsys):
     sf.write(wav, 0.3 * np.sin(np.linspace(0, 900, 3200)), 8000)  # other rate and length: resampled, cut
     assert main(["reconstruct", str(run_dir), str(wav), "--out", str(tmp_path / "rec")]) == 0
     rec = sorted(p.name for p in (tmp_path / "rec").iterdir())
-    assert "000_original.wav" in rec and "000_reconstructed.wav" in rec and "figures" in rec
+    # named after the input, with the clip's number: 0.4 s at the model's 16 kHz is 4 clips of 0.1 s
+    assert {"in_000_original.wav", "in_003_reconstruction.wav", "figures"} <= set(rec) and len(rec) == 2 * 4 + 2
     assert main(["sample", str(run_dir), "--n", "2", "--out", str(tmp_path / "s")]) == 0
     assert len(list((tmp_path / "s").glob("sample_*.wav"))) == 2
     assert main(["traverse", str(run_dir), "--steps", "3", "--out", str(tmp_path / "t")]) == 0

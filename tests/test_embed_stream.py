@@ -154,7 +154,9 @@ def test_cli_embed_in_chunks_equals_embedding_in_one_go(tmp_path, monkeypatch, k
     assert int(got["sample_rate"]) == rate and not list(tmp_path.glob(".emb.npz*"))
 
 
-def test_max_examples_limits_a_recording_and_defaults_to_64_for_other_inputs(tmp_path):
+def test_num_examples_limits_a_recording_and_defaults_to_every_clip_of_a_file(tmp_path):
+    """--num-examples (old spelling --max-examples) caps the clips; by default every clip of
+    an audio file or .npz is embedded, and 64 of a built-in source."""
     from sigvae.modelfile import save_model
 
     save_model(_vae(8000), tmp_path / "run", {"model": "vae"})
@@ -162,12 +164,106 @@ def test_max_examples_limits_a_recording_and_defaults_to_64_for_other_inputs(tmp
     _noise_wav(wav, 1.0, 8000, 1)  # 11 clips
     assert main(["embed", str(tmp_path / "run"), str(wav), "--out", str(tmp_path / "a.npz")]) == 0
     assert np.load(tmp_path / "a.npz")["embedding"].shape == (11, 3)
-    assert main(["embed", str(tmp_path / "run"), str(wav), "--out", str(tmp_path / "b.npz"), "--max-examples", "4"]) == 0
-    assert np.load(tmp_path / "b.npz")["embedding"].shape == (4, 3)
+    for flag in ("--num-examples", "--max-examples"):
+        assert main(["embed", str(tmp_path / "run"), str(wav), "--out", str(tmp_path / "b.npz"), flag, "4",
+                     "--overwrite"]) == 0
+        assert np.load(tmp_path / "b.npz")["embedding"].shape == (4, 3)
     npz = tmp_path / "sig.npz"
     np.savez(npz, signals=np.zeros((70, LENGTH), np.float32) + 0.1, sample_rate=np.int64(8000))
     assert main(["embed", str(tmp_path / "run"), str(npz), "--out", str(tmp_path / "c.npz")]) == 0
-    assert np.load(tmp_path / "c.npz")["embedding"].shape == (64, 3)
+    assert np.load(tmp_path / "c.npz")["embedding"].shape == (70, 3)
+    assert main(["embed", str(tmp_path / "run"), "syntone", "--out", str(tmp_path / "d.npz"), "--quiet"]) == 0
+    assert np.load(tmp_path / "d.npz")["embedding"].shape == (64, 3)
+
+
+def test_embed_stores_the_file_and_the_time_of_every_row(tmp_path, capsys):
+    """A folder: each file is cut on its own (a short file gives only its own clips, none
+    padded to the longest), and every row names its file and the seconds it covers."""
+    from sigvae.modelfile import save_model
+
+    save_model(_vae(8000), tmp_path / "run", {"model": "vae"})
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    _noise_wav(folder / "long.wav", 0.25, 8000, 1)  # 2007 samples: clips at 0, 0.1, 0.2 s
+    _noise_wav(folder / "short.wav", 0.05, 8000, 1)  # 407 samples: one clip
+    out = tmp_path / "e.npz"
+    assert main(["embed", str(tmp_path / "run"), str(folder), "--out", str(out), "--batch-size", "2"]) == 0
+    z = np.load(out)
+    assert z["embedding"].shape == (4, 3)
+    assert list(z["names"]) == ["long.wav", "long.wav", "long.wav", "short.wav"]
+    np.testing.assert_allclose(z["start_seconds"], [0, 0.1, 0.2, 0])
+    np.testing.assert_allclose(z["end_seconds"], [0.1, 0.2, 2007 / 8000, 407 / 8000])
+    assert z["start_seconds"].dtype == np.float64
+    # The same clips as each file embedded alone.
+    alone = np.load(_embed_one(tmp_path, folder / "long.wav"))["embedding"]
+    np.testing.assert_allclose(z["embedding"][:3], alone, rtol=1e-5, atol=1e-6)
+    # An .npz: its own 'names' where it has them, else FILE.npz[i]; times within each signal.
+    npz = tmp_path / "sig.npz"
+    np.savez(npz, signals=np.zeros((2, 1000), np.float32) + 0.1, sample_rate=np.int64(8000))
+    assert main(["embed", str(tmp_path / "run"), str(npz), "--out", str(tmp_path / "n.npz")]) == 0
+    z = np.load(tmp_path / "n.npz")
+    assert list(z["names"]) == ["sig.npz[0]", "sig.npz[0]", "sig.npz[1]", "sig.npz[1]"]
+    np.testing.assert_allclose(z["end_seconds"], [0.1, 0.125, 0.1, 0.125])
+    np.savez(npz, signals=np.zeros((2, 800), np.float32), sample_rate=np.int64(8000), names=np.array(["x", "y"]))
+    assert main(["embed", str(tmp_path / "run"), str(npz), "--out", str(tmp_path / "m.npz")]) == 0
+    assert list(np.load(tmp_path / "m.npz")["names"]) == ["x", "y"]
+    # A built-in source has no files: no names or times.
+    assert main(["embed", str(tmp_path / "run"), "syntone", "--num-examples", "2", "--out", str(tmp_path / "s.npz")]) == 0
+    assert "names" not in np.load(tmp_path / "s.npz").files
+
+
+def _embed_one(tmp_path, wav):
+    out = tmp_path / f"one-{wav.stem}.npz"
+    assert main(["embed", str(tmp_path / "run"), str(wav), "--out", str(out)]) == 0
+    return out
+
+
+def test_npz_names_of_the_wrong_shape_are_refused(tmp_path, capsys):
+    from sigvae.modelfile import save_model
+
+    save_model(_vae(8000), tmp_path / "run", {"model": "vae"})
+    npz = tmp_path / "sig.npz"
+    np.savez(npz, signals=np.zeros((2, 800), np.float32), sample_rate=np.int64(8000), names=np.array(["only one"]))
+    assert main(["embed", str(tmp_path / "run"), str(npz), "--out", str(tmp_path / "e.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'names' must be a 1-D array of text with one entry per signal (2)" in err[0]
+    assert not (tmp_path / "e.npz").exists()
+
+
+def test_resampling_and_mixing_down_are_said_once(tmp_path, capsys):
+    """One line for the whole folder, not one per file; --quiet silences it."""
+    from sigvae.modelfile import save_model
+
+    save_model(_vae(8000), tmp_path / "run", {"model": "vae"})
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for i in range(3):
+        _noise_wav(folder / f"{i}.wav", 0.05, 16000, 2, seed=i)
+    assert main(["embed", str(tmp_path / "run"), str(folder), "--out", str(tmp_path / "a.npz")]) == 0
+    out = capsys.readouterr().out
+    line = "sigvae: 3 files at 16000 Hz resampled to 8000 Hz; 3 stereo files mixed down to mono"
+    assert out.count(line) == 1 and out.count("sigvae: ") == 1, out
+    assert main(["embed", str(tmp_path / "run"), str(folder), "--out", str(tmp_path / "b.npz"), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    # At the model's rate and channel count: nothing to say.
+    wav = tmp_path / "ok.wav"
+    _noise_wav(wav, 0.2, 8000, 1)
+    assert main(["embed", str(tmp_path / "run"), str(wav), "--out", str(tmp_path / "c.npz")]) == 0
+    assert "resampled" not in capsys.readouterr().out
+
+
+def test_conversion_describes_counts():
+    from sigvae.data.audio import Conversion
+
+    c = Conversion(16000, 1)
+    assert not c and c.describe() is None
+    for rate, ch in [(44100, 2)] * 12 + [(22050, 1), (16000, 4)]:
+        c.add(rate, ch)
+    assert c.describe() == ("12 files at 44100 Hz and 1 at 22050 Hz resampled to 16000 Hz; "
+                            "12 stereo files and 1 file of 4 channels mixed down to mono")
+    s = Conversion(8000, 1, "signal")
+    s.add(16000, 1, count=1)
+    assert s.describe() == "1 signal at 16000 Hz resampled to 8000 Hz"
 
 
 @pytest.mark.parametrize("block", [1 << 18, 1000])
@@ -227,3 +323,14 @@ def test_encode_takes_arrays_and_tensors():
     b = inference.encode(model, torch.from_numpy(x), batch_size=2)
     assert a.shape == (5, model.latent_dim) and a.dtype == np.float32
     assert np.array_equal(a, b)
+
+
+def test_audio_folder_conversion_counts_from_the_headers(tmp_path):
+    """The facts a command (train on a folder) can print: nothing for the folder's own rate."""
+    from sigvae.data.files import audio_folder_conversion
+
+    for i in range(3):
+        _noise_wav(tmp_path / f"{i}.wav", 0.05, 44100, 2, seed=i)
+    assert audio_folder_conversion(tmp_path).describe() is None
+    assert audio_folder_conversion(tmp_path, 16000, 1).describe() == (
+        "3 files at 44100 Hz resampled to 16000 Hz; 3 stereo files mixed down to mono")

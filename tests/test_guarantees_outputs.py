@@ -163,13 +163,14 @@ def test_traverse_never_opens_a_file_named_by_the_model_folder(folders, tmp_path
     import sigvae.inference
 
     opened = []
-    real = sigvae.inference.read_input
-    monkeypatch.setattr(sigvae.inference, "read_input", lambda spec, *a, **k: opened.append(spec) or real(spec, *a, **k))
+    real = sigvae.inference.open_input
+    monkeypatch.setattr(sigvae.inference, "open_input", lambda spec, *a, **k: opened.append(spec) or real(spec, *a, **k))
     assert main(["traverse", str(folders["vae"]), "--steps", "3", "--out", str(tmp_path / "t0")]) == 0
     assert opened == [] and "--input" in capsys.readouterr().out
     wav = tmp_path / "clip.wav"
     sf.write(wav, 0.1 * np.sin(np.arange(800) * 0.05), SR)
     assert main(["traverse", str(folders["vae"]), "--input", str(wav), "--steps", "3", "--out", str(tmp_path / "t")]) == 0
+    assert opened == [str(wav)]
 
 
 # ------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_cli_streaming_matches_in_memory_separation(channels, separator, tmp_pat
     assert not [p for p in out.glob(".*") if p.name != MANIFEST], "raw temporary files left in the output"
     model = load(separator)
     x, _ = sf.read(wav, dtype="float32", always_2d=True)
-    ref = np.stack([model.separate(x.T[c:c + 1], 1.0, 0.25, 2)[:, 0] for c in range(channels)], axis=1)  # [K, C, T]
+    ref = np.stack([model.separate(x.T[c:c + 1], chunk_seconds=1.0, overlap_seconds=0.25, batch_size=2)[:, 0] for c in range(channels)], axis=1)  # [K, C, T]
     for k, name in enumerate(model.config.names):
         write_wav(tmp_path / f"ref_{name}.wav", ref[k], SR)
         got, _ = sf.read(out / f"{name}.wav", dtype="int16", always_2d=True)

@@ -76,7 +76,7 @@ def test_chunked_separation_equals_whole_file_away_from_edges():
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((1, 6 * SR)) * np.linspace(0.2, 1.0, 6 * SR)).astype(np.float32)
     whole = model.separate(x, chunk_seconds=60)
-    chunked = model.separate(x, chunk_seconds=1.5, overlap_seconds=1.0, batch=3)
+    chunked = model.separate(x, chunk_seconds=1.5, overlap_seconds=1.0, batch_size=3)
     assert len(chunk_plan(x.shape[1], int(1.5 * SR), SR, model.align)) > 3
     # identical except in the last chunk's tail, which is zero-padded instead of reflected
     end = x.shape[1] - SR // 2

@@ -1,15 +1,15 @@
 """The ``sigvae`` command: a thin shell over the Python API.
 
 Each subcommand lives in ``sigvae/commands/<name>.py`` with ``add_parser(subparsers)``
-that sets ``func``; add a new module to :data:`COMMAND_MODULES`. Errors caused by the
-user's input (:class:`~sigvae.errors.SigvaeError`, missing or unwritable files) become
-one line on stderr and exit status 2.
+that sets ``func``; the parser tree is built in :mod:`sigvae.commands` (add a new module
+to its ``COMMAND_MODULES``). Errors caused by the user's input
+(:class:`~sigvae.errors.SigvaeError`, missing or unwritable files) become one line on
+stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import signal
@@ -17,59 +17,9 @@ import sys
 import threading
 import warnings
 
-from . import __version__
+from .commands import COMMAND_MODULES, OneLineErrorParser, build_parser
 
-COMMAND_MODULES = [
-    "sigvae.commands.train",
-    "sigvae.commands.generate",
-    "sigvae.commands.data",
-    "sigvae.commands.benchmark",
-    "sigvae.commands.embed",
-    "sigvae.commands.unmix",
-    "sigvae.commands.separate",
-]
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr (exit 2), like sigvae's own.
-
-    argparse prints the whole usage block before the error; scripts and log scrapers
-    then see several lines for one problem, so the usage is replaced by a pointer to --help.
-    """
-
-    def error(self, message: str):  # noqa: D102 - argparse's hook
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(
-        prog="sigvae",
-        description="Variational decomposition of signals: train, evaluate and use disentangling VAEs.",
-    )
-    parser.add_argument("--version", action="version", version=f"sigvae {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show library warnings and full tracebacks")
-    parser.add_argument("--max-memory", metavar="SIZE",
-                        help="memory budget: refuse any request (data, model, outputs) whose arrays would exceed SIZE, "
-                             "e.g. 512M, 8G, 2GiB (default: half this machine's memory; env SIGVAE_MAX_MEMORY)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_parser(sub)
-    _add_overwrite_flags(parser)
-    return parser
-
-
-def _add_overwrite_flags(parser: argparse.ArgumentParser) -> None:
-    """Give every (sub)command that writes an ``--out`` the same ``--overwrite`` flag."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for child in dict.fromkeys(action.choices.values()):
-                _add_overwrite_flags(child)
-    if "--out" in parser._option_string_actions and "--overwrite" not in parser._option_string_actions:
-        parser.add_argument("--overwrite", action="store_true",
-                            help="write into an --out that already exists although it holds files sigvae did not "
-                                 "write there for this command (default: refuse)")
-
+__all__ = ["COMMAND_MODULES", "OneLineErrorParser", "build_parser", "main"]
 
 def _bad_value(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
     """What is wrong with an argument no command can use, or None.

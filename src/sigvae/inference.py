@@ -7,14 +7,16 @@ return NumPy arrays; waveforms are float32 [N, C, T] at the model's sample rate.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.signal import resample_poly
 
-from .data import SignalSet, load_signals
-from .data.audio import open_audio, read_audio_block
+from .data import load_signals
+from .data.audio import Conversion, open_audio, read_audio_block
+from .data.files import npz_names
 from .errors import DataError
 from .limits import (
     check_allocation,
@@ -58,29 +60,173 @@ def fit_to_model(signals: np.ndarray, sample_rate: int, model: SigModel) -> np.n
     return padded.reshape(x.shape[0], x.shape[1], n_clips, length).transpose(0, 2, 1, 3).reshape(-1, x.shape[1], length)
 
 
-def read_input(spec: str, model: SigModel, max_examples: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read ``spec`` (a built-in source, .npz, audio folder or single audio file) for ``model``.
+@dataclass
+class InputClips:
+    """An input cut into a model's clips, and where each clip came from.
 
-    A single audio file is read block by block and only until ``max_examples`` clips are
-    cut (:func:`iter_audio_clips`); the clips equal those :func:`fit_to_model` cuts from
-    the whole file. Returns (clips [M, C, length] at the model's rate, M ≤ max_examples;
-    factors [M, K] or None).
+    ``batches`` yields the clips, float32 [b, C, length] at the model's rate, b ≤ the batch
+    size; for audio files it reads them as it goes (once: call :meth:`all` or iterate once).
+    Per clip (``count`` of them): ``names`` — the input it was cut from (an audio file's
+    name; an ``.npz``'s ``names`` entry, else ``FILE.npz[i]``), None for a built-in source;
+    ``stems`` — the same without an audio file's suffix, and None where the inputs have no
+    names of their own (an ``.npz`` without ``names``); ``part`` / ``parts`` — its index
+    among the clips of that input, and how many clips that input gave; ``start_seconds`` / ``end_seconds`` — the span of the input it holds (the last
+    clip of an input is zero-padded past its end), None for a built-in source. ``factors``
+    [count, K] or None; ``conversion`` counts the inputs resampled or mixed down.
+    """
+
+    count: int
+    batches: Iterable[np.ndarray]
+    channels: int
+    length: int
+    label: str
+    part: np.ndarray
+    parts: np.ndarray
+    names: list[str] | None = None
+    stems: list[str] | None = None
+    start_seconds: np.ndarray | None = None
+    end_seconds: np.ndarray | None = None
+    factors: np.ndarray | None = None
+    factor_names: list[str] = field(default_factory=list)
+    conversion: Conversion | None = None
+    source: object = None
+
+    def all(self) -> np.ndarray:
+        """Every clip in one array [count, C, length] (checked against the memory budget first)."""
+        check_allocation(f"{self.label}: {self.count} clips", (self.count, self.channels, self.length), 8)
+        return np.concatenate(list(self.batches))
+
+
+def open_input(spec: str, model: SigModel, max_examples: int | None = None, seed: int = 0, batch: int = 32,
+               draws: int = 64, options: dict | None = None) -> InputClips:
+    """Cut ``spec`` — an audio file, a folder of audio files, an ``.npz``, a built-in source —
+    into ``model``'s clips (:class:`InputClips`), at most ``max_examples`` of them (None: all;
+    ``draws`` of a built-in source, which draws as many signals as clips are wanted).
+
+    Audio files are read block by block (:func:`iter_audio_clips`), each file of a folder on
+    its own: clips never straddle two files, and a short file gives only its own clips. Other
+    inputs are loaded whole and cut by :func:`fit_to_model`. ``options`` are a built-in
+    source's settings, merged over those the model was trained with.
     """
     path = Path(spec)
-    if path.is_file() and path.suffix.lower() not in (".npz",):
+    if spec not in _sources() and path.is_dir():
+        from .data.files import audio_folder_files, folder_factors
+
+        files, infos = audio_folder_files(path)
+        factors, factor_names = folder_factors(path, files)
+        return _audio_input(str(path), files, infos, model, max_examples, batch, factors, factor_names)
+    if spec not in _sources() and path.is_file() and path.suffix.lower() != ".npz":
         from .data.audio import audio_file_info
 
-        info = audio_file_info(path)  # the clips kept (and their joined copy), from the header
-        cfg = model.config
-        n = min(int(max_examples), -(-resampled_length(max(1, info.frames), info.samplerate, cfg.sample_rate) // cfg.length))
-        check_allocation(f"{path}: {n} clips", (n, cfg.in_channels, cfg.length), 8)
-        return np.concatenate(list(iter_audio_clips(path, model, max_clips=max_examples))), None
-    data: SignalSet
-    data, _ = load_signals(spec, n=max_examples, seed=seed, options=_source_options(model, spec))
-    data = data.subset(np.arange(min(len(data), max_examples)))
+        return _audio_input(str(path), [path], [audio_file_info(path)], model, max_examples, batch)
+    return _memory_input(spec, model, max_examples, seed, batch, draws, options)
+
+
+def _sources():
+    from .data import SOURCES
+
+    return SOURCES
+
+
+def _clip_spans(n_samples: int, rate: int, length: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (seconds) of the ``parts`` clips cut from ``n_samples`` samples at ``rate`` Hz."""
+    starts = np.arange(parts, dtype=np.float64) * length
+    return starts / rate, np.minimum(starts + length, n_samples) / rate
+
+
+def _audio_input(label: str, files: list[Path], infos: list, model: SigModel, max_examples: int | None, batch: int,
+                 factors: np.ndarray | None = None, factor_names: list[str] | None = None) -> InputClips:
+    """:class:`InputClips` of audio ``files`` (with their headers ``infos``), read as they are used."""
+    cfg = model.config
+    rate, length = int(cfg.sample_rate), int(cfg.length)
+    left = np.inf if max_examples is None else int(max_examples)
+    conversion = Conversion(rate, int(cfg.in_channels), "file")
+    used, counts, names, parts, part, starts, ends = [], [], [], [], [], [], []
+    for fp, info in zip(files, infos):
+        if left <= 0:
+            break
+        n_samples = resampled_length(max(1, int(info.frames)), int(info.samplerate), rate)
+        total = max(1, -(-n_samples // length))
+        n = int(min(total, left))
+        left -= n
+        used.append(fp)
+        counts.append(n)
+        conversion.add(info.samplerate, info.channels)
+        names += [fp.name] * n
+        parts += [total] * n
+        part += range(n)
+        a, b = _clip_spans(n_samples, rate, length, total)
+        starts.append(a[:n])
+        ends.append(b[:n])
+    count = int(sum(counts))
+    one_each = factors is not None and all(total == 1 for total in parts)
+    batches = _rebatch((x for fp, n in zip(used, counts) for x in iter_audio_clips(fp, model, max_clips=n, batch=batch)),
+                       batch)
+    stems = [Path(name).stem for name in names]
+    return InputClips(count, batches, int(cfg.in_channels), length, label, np.array(part), np.array(parts), names, stems,
+                      np.concatenate(starts), np.concatenate(ends), factors[:count] if one_each else None,
+                      list(factor_names or []) if one_each else [], conversion)
+
+
+def _rebatch(parts: Iterable[np.ndarray], batch: int) -> Iterator[np.ndarray]:
+    """The clips of ``parts`` (arrays [b, C, T]) again, in batches of ``batch`` (the last may be smaller)."""
+    held: list[np.ndarray] = []
+    n = 0
+    for x in parts:
+        held.append(x)
+        n += len(x)
+        while n >= batch:
+            joined = held[0] if len(held) == 1 else np.concatenate(held)
+            yield joined[:batch]
+            held = [joined[batch:]] if len(joined) > batch else []
+            n = len(joined) - batch
+    if n:
+        yield held[0] if len(held) == 1 else np.concatenate(held)
+
+
+def _memory_input(spec: str, model: SigModel, max_examples: int | None, seed: int, batch: int, draws: int,
+                  options: dict | None) -> InputClips:
+    """:class:`InputClips` of an ``.npz``, a built-in source or a UCR set, loaded whole."""
+    cfg = model.config
+    builtin = spec in _sources()
+    if builtin:  # a source draws as many signals as clips are wanted
+        max_examples = int(max_examples or draws)
+        options = {**(_source_options(model, spec) or {}), **(options or {})} or None
+    data, source = load_signals(spec, n=int(max_examples or draws), seed=seed,
+                                options=options if builtin else _source_options(model, spec))
+    own = npz_names(spec, len(data)) if not builtin and Path(spec).suffix.lower() == ".npz" else None
+    if max_examples is not None:
+        data = data.subset(np.arange(min(len(data), int(max_examples))))
     clips = fit_to_model(data.signals, data.sample_rate, model)
-    factors = data.factors if clips.shape[0] == len(data) else None
-    return clips[:max_examples], factors
+    total = len(clips) // len(data)
+    keep = len(clips) if max_examples is None else min(len(clips), int(max_examples))
+    clips = clips[:keep]
+    conversion = Conversion(int(cfg.sample_rate), int(cfg.in_channels), "signal")
+    conversion.add(data.sample_rate, data.channels, len(data))
+    n_samples = resampled_length(data.length, data.sample_rate, cfg.sample_rate)
+    a, b = _clip_spans(n_samples, int(cfg.sample_rate), int(cfg.length), total)
+    names = stems = starts = ends = None
+    if not builtin:
+        label = Path(spec).name
+        names = [own[i] if own else f"{label}[{i}]" for i in range(len(data)) for _ in range(total)][:keep]
+        stems = names if own else None
+        starts, ends = np.tile(a, len(data))[:keep], np.tile(b, len(data))[:keep]
+    factors = data.factors if keep == len(data) and total == 1 else None
+    return InputClips(keep, (clips[i : i + batch] for i in range(0, keep, batch)), clips.shape[1], clips.shape[2],
+                      spec, np.tile(np.arange(total), len(data))[:keep], np.full(keep, total), names, stems, starts, ends,
+                      factors, list(data.factor_names) if factors is not None else [], conversion, source)
+
+
+def read_input(spec: str, model: SigModel, max_examples: int | None = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read ``spec`` (a built-in source, .npz, audio folder or single audio file) for ``model``.
+
+    The clips of :func:`open_input`, in one array: an audio file is read block by block and
+    only until ``max_examples`` clips are cut (None: all); the clips equal those
+    :func:`fit_to_model` cuts from the whole file. Returns (clips [M, C, length] at the
+    model's rate, M ≤ max_examples; factors [M, K] or None).
+    """
+    clips = open_input(spec, model, max_examples=max_examples, seed=seed, draws=16)
+    return clips.all(), clips.factors
 
 
 #: Frames of the input file read at once by :func:`iter_audio_clips` (16 s at 16 kHz:
@@ -254,21 +400,28 @@ def _check_outputs(what: str, model: SigModel, count: int, one: torch.Tensor, en
 
 
 @torch.no_grad()
-def reconstruct(model: SigModel, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Returns (input features, reconstructed features, reconstructed waveforms [N, C, T])."""
+def reconstruct(model: SigModel, clips: np.ndarray, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Returns (input features, reconstructed features, reconstructed waveforms [N, C, T]),
+    computed ``batch_size`` clips at a time (None: all at once)."""
     model.eval()
-    x = torch.from_numpy(clips).to(model.device)
-    _check_outputs(f"reconstructing {len(clips)} clips", model, len(clips), x[:1], encode_first=True)
-    feats = model.features(x)
-    rec = model.decode(model.encode(x).mean)
-    return feats.cpu().numpy(), rec.cpu().numpy(), model.to_waveform(rec).cpu().numpy()
+    x = torch.from_numpy(np.ascontiguousarray(clips))
+    _check_outputs(f"reconstructing {len(clips)} clips", model, len(clips), x[:1].to(model.device), encode_first=True)
+    step = int(batch_size or max(1, len(x)))
+    feats, recs, waves = [], [], []
+    for i in range(0, len(x), step):
+        xb = x[i : i + step].to(model.device)
+        rec = model.decode(model.encode(xb).mean)
+        feats.append(model.features(xb).cpu().numpy())
+        recs.append(rec.cpu().numpy())
+        waves.append(model.to_waveform(rec).cpu().numpy())
+    return np.concatenate(feats), np.concatenate(recs), np.concatenate(waves)
 
 
 @torch.no_grad()
 def sample(model: SigModel, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Decode ``n`` prior draws (seeded) → (features, waveforms [n, C, T])."""
     model.eval()
-    _check_outputs(f"sample --n {n}", model, n, model.sample(1))
+    _check_outputs(f"sample --num-examples {n}", model, n, model.sample(1))
     torch.manual_seed(seed)
     feats = model.sample(n)
     return feats.cpu().numpy(), model.to_waveform(feats).cpu().numpy()

@@ -6,6 +6,7 @@ A new model is one file that calls ``MODELS.register(...)`` and one import line 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -53,7 +54,9 @@ class Registry(Generic[T]):
         key = str(name).lower().replace("-", "_")
         if key not in self._entries:
             choices = ", ".join(sorted(self._entries)) or "none registered"
-            raise UnknownNameError(f"unknown {self.kind} {name!r}; choose one of: {choices}")
+            close = difflib.get_close_matches(key, list(self._entries), n=3, cutoff=0.6)
+            hint = "did you mean " + " or ".join(repr(c) for c in close) + "? " if close else ""
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; {hint}choose one of: {choices}")
         return self._entries[key]
 
     def __contains__(self, name: object) -> bool:

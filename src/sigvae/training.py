@@ -6,7 +6,10 @@ Differences between models live in the model (``step``, ``optimizer_specs``), ne
 in a copied loop: every step back-propagates the sum of the model's losses once and
 steps each of its optimisers (FactorVAE's discriminator has its own).
 
-A run folder holds ``run.json`` (everything needed to resume), ``checkpoints/``
+A run folder holds ``run.json`` (everything needed to resume, and what the run used:
+the examples for training and validation, the sample rate, length and channels of the
+data as loaded, the epochs completed; ``requested_num_examples`` is the setting asked
+for, which applies to built-in sources only), ``checkpoints/``
 (Lightning's ``last.ckpt`` and ``best.ckpt``, loaded with ``weights_only=True``),
 ``logs/`` (CSV and TensorBoard) and, once training ends, the model files
 ``config.json`` + ``model.safetensors`` + ``training.json`` with the best weights.
@@ -305,6 +308,112 @@ class HistoryCallback(L.Callback):
         self.seconds_before = float(state.get("seconds", 0.0))  # checkpoints from before this key: 0
 
 
+def _clock(seconds: float) -> str:
+    """``m:ss`` or ``h:mm:ss``."""
+    m, s = divmod(int(round(max(0.0, seconds))), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
+class TrainingProgress(L.Callback):
+    """The progress of one training run: one bar on a terminal, one plain line per epoch otherwise.
+
+    The bar counts the run's steps over all its epochs (a resumed run starts where its
+    checkpoint ended) and shows the epoch, the latest training loss, the last validation
+    loss and the time left. Where the output is not a terminal (a log file, a pipe) nothing
+    is redrawn: each finished epoch prints one line,
+    ``epoch 3/10: loss 0.1234, val loss 0.2345, elapsed 0:12, left 0:28``.
+    Only the process of rank 0 writes. ``stream``: where to write (default ``sys.stderr``,
+    looked up when training starts); ``interactive``: force the bar (True) or the lines (False).
+    """
+
+    def __init__(self, description: str = "train", stream: Any = None, interactive: bool | None = None):
+        self.description = description
+        self.stream = stream
+        self.interactive = interactive
+        self.bar: Any = None
+        self._active = False
+        self._start = time.time()
+        self._first_epoch = 0
+
+    def _out(self) -> Any:
+        import sys
+
+        return self.stream if self.stream is not None else sys.stderr
+
+    @staticmethod
+    def _metric(trainer: L.Trainer, *names: str) -> float | None:
+        for name in names:
+            value = trainer.callback_metrics.get(name)
+            if value is not None:
+                return float(value)
+        return None
+
+    def _status(self, trainer: L.Trainer, loss_names: tuple[str, ...]) -> str:
+        parts = [f"epoch {min(trainer.current_epoch + 1, trainer.max_epochs)}/{trainer.max_epochs}"]
+        loss, val = self._metric(trainer, *loss_names), self._metric(trainer, "val/loss")
+        if loss is not None:
+            parts.append(f"loss {loss:.4g}")
+        if val is not None:
+            parts.append(f"val loss {val:.4g}")
+        return ", ".join(parts)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._active = trainer.is_global_zero
+        self._start, self._first_epoch = time.time(), trainer.current_epoch
+        out = self._out()
+        if not self._active or not (self.interactive if self.interactive is not None else _is_terminal(out)):
+            return
+        from tqdm.std import tqdm
+
+        per_epoch = trainer.num_training_batches
+        known = isinstance(per_epoch, int) or float(per_epoch).is_integer()
+        self.bar = tqdm(
+            total=int(per_epoch) * trainer.max_epochs if known else None,
+            initial=int(per_epoch) * trainer.current_epoch if known else 0,
+            desc=self.description, unit="step", file=out, dynamic_ncols=True, leave=True,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} steps [{elapsed}<{remaining}{postfix}]",
+        )
+        self.bar.set_postfix_str(self._status(trainer, ("train/loss_epoch",)))
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(self._status(trainer, ("train/loss_step", "train/loss")), refresh=False)
+            self.bar.update(1)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self._active:
+            return
+        if self.bar is not None:
+            self.bar.set_postfix_str(self._status(trainer, ("train/loss_epoch", "train/loss")))
+            return
+        elapsed = time.time() - self._start
+        done = trainer.current_epoch + 1 - self._first_epoch
+        left = elapsed / max(1, done) * max(0, trainer.max_epochs - trainer.current_epoch - 1)
+        line = f"{self._status(trainer, ('train/loss_epoch', 'train/loss'))}, elapsed {_clock(elapsed)}"
+        print(line + (f", left {_clock(left)}" if trainer.current_epoch + 1 < trainer.max_epochs else ""),
+              file=self._out(), flush=True)
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._close()
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._close()
+
+
 def atomic_checkpoint_io():
     """A Lightning CheckpointIO that writes each checkpoint with :func:`sigvae.io.atomic_path`.
 
@@ -402,6 +511,7 @@ class FitResult:
     best_val_loss: float | None = None
     seconds: float = 0.0  # training wall time; a resumed run's pieces summed
     is_global_zero: bool = True
+    epochs_completed: int = 0  # a resumed run's earlier epochs included
 
 
 def is_global_zero() -> bool:
@@ -423,6 +533,27 @@ def _loader(ds: Dataset, cfg: TrainConfig, train: bool) -> DataLoader:
     )
 
 
+def _callbacks(model: SigModel, config: TrainConfig, ckpt_dir: Path, monitor: str, history: HistoryCallback,
+               extra: list[L.Callback] | None) -> list[L.Callback]:
+    """The callbacks of every fit: best and last checkpoints, history, early stopping, progress."""
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    cbs: list[L.Callback] = [
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="min", save_top_k=1, enable_version_counter=False),
+        # Not save_last=True on the one above: Lightning (2.6) rewrites that copy only on epochs
+        # that improved the monitored loss, so last.ckpt held the best epoch and --resume went
+        # back to it and repeated every epoch since. An unmonitored checkpoint is rewritten
+        # at the end of every epoch.
+        ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=1, enable_version_counter=False),
+        history,
+    ]
+    if config.early_stopping_patience > 0:
+        cbs.append(EarlyStopping(monitor=monitor, patience=config.early_stopping_patience, mode="min"))
+    if config.progress:
+        cbs.append(TrainingProgress(f"train {getattr(model, 'registry_name', '') or type(model).__name__}"))
+    return cbs + list(extra or [])
+
+
 def fit(
     model: SigModel,
     train_data: Dataset,
@@ -440,10 +571,10 @@ def fit(
     Returns a :class:`FitResult` whose model holds the weights of the epoch with the lowest
     validation loss (lowest epoch-mean training loss when there is no validation set).
     ``checkpoints/last.ckpt`` is the end of the latest epoch and ``best.ckpt`` that best
-    epoch; with ``resume``, training continues from ``last.ckpt``.
+    epoch; with ``resume``, training continues from ``last.ckpt``. With ``config.progress``
+    a :class:`TrainingProgress` shows the run (a bar on a terminal, a line per epoch
+    otherwise); Lightning's own progress bars and model summary are never shown.
     """
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-
     from .modelfile import save_model
 
     # Lightning sets its own loggers to INFO on import; keep only warnings and errors.
@@ -461,18 +592,7 @@ def fit(
     history = HistoryCallback()
     has_val = val_data is not None and len(val_data) > 0
     monitor = "val/loss" if has_val else "train/loss_epoch"
-    cbs: list[L.Callback] = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="min", save_top_k=1, enable_version_counter=False),
-        # Not save_last=True on the one above: Lightning (2.6) rewrites that copy only on epochs
-        # that improved the monitored loss, so last.ckpt held the best epoch and --resume went
-        # back to it and repeated every epoch since. An unmonitored checkpoint is rewritten
-        # at the end of every epoch.
-        ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=1, enable_version_counter=False),
-        history,
-    ]
-    if config.early_stopping_patience > 0:
-        cbs.append(EarlyStopping(monitor=monitor, patience=config.early_stopping_patience, mode="min"))
-    cbs += list(callbacks or [])
+    cbs = _callbacks(model, config, ckpt_dir, monitor, history, callbacks)
     logger_list: list | bool = False
     if loggers:
         from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -485,7 +605,9 @@ def fit(
         max_epochs=config.epochs, accelerator=config.accelerator,
         devices=int(config.devices) if str(config.devices).isdigit() else config.devices,
         strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
-        callbacks=cbs, logger=logger_list, enable_progress_bar=config.progress,
+        # Lightning's own bars (nested, with a validation bar, redrawn into log files) stay
+        # off: TrainingProgress is the one progress display of a run.
+        callbacks=cbs, logger=logger_list, enable_progress_bar=False,
         enable_model_summary=False, log_every_n_steps=max(1, min(config.log_every_n_steps, len(train_data) // config.batch_size)),
         num_sanity_val_steps=0, default_root_dir=run_dir, plugins=[atomic_checkpoint_io()],
         **({} if has_val else {"limit_val_batches": 0}),
@@ -502,7 +624,8 @@ def fit(
         state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
         model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
     model.cpu().eval()
-    result = FitResult(run_dir, model, history.history, None if best is None else float(best), seconds, trainer.is_global_zero)
+    result = FitResult(run_dir, model, history.history, None if best is None else float(best), seconds, trainer.is_global_zero,
+                       trainer.current_epoch)
     if trainer.is_global_zero:
         save_model(model, run_dir, {
             **(metadata or {}),
@@ -562,7 +685,10 @@ def train(
     ``runs/<model>-seed<seed>``). With ``resume``, the settings saved in
     ``out/run.json`` are used: only ``train_config['epochs']`` and the hardware keys may
     change, and any other setting given (``data``, ``num_examples``, ``model_config``,
-    ...; pass None to leave one out) must equal the saved one, else ConfigError.
+    ...; pass None to leave one out) must equal the saved one, else ConfigError; so must
+    the data as loaded again (number of examples, sample rate, length, channels).
+    ``train_config['progress']``: a bar on a terminal, a line per epoch otherwise, or
+    (False) nothing.
 
     ``init_from``: a trained model folder to fine-tune. Its config and weights are the
     starting point (``model`` may be empty or must name the same model; ``model_config``
@@ -635,14 +761,16 @@ def _train_in(run_dir: Path, model, data, model_config, train_config, tcfg, num_
     if init_from is not None and not resume:
         model, model_config, init_state = _init_from(init_from, model, model_config)
     run_file = run_dir / RUN_FILE
+    epochs_done = 0
     if resume:
         saved = _read_run_file(run_dir)
         last = run_dir / "checkpoints" / "last.ckpt"
         if not last.is_file():  # checked before run.json is rewritten below
             raise ConfigError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
-        check_checkpoint(last)
+        epochs_done = check_checkpoint(last) + 1
         _check_resume_request(run_dir, saved, model, data, num_examples, data_options, model_config, train_config)
-        model, data, num_examples = saved["model"], saved["data"], saved["num_examples"]
+        # The data is drawn again with the setting asked for (run.json's num_examples is what it gave).
+        model, data, num_examples = saved["model"], saved["data"], _requested_examples(saved)
         init_from = saved.get("init_from")  # the checkpoint, not the folder, restores the weights
         data_options, model_config = saved.get("data_options"), saved["model_config"]
         epochs = tcfg.epochs if isinstance(train_config, TrainConfig) or (train_config or {}).get("epochs") else None
@@ -674,29 +802,87 @@ def _train_in(run_dir: Path, model, data, model_config, train_config, tcfg, num_
             "channels": signals.channels, "factor_names": signals.factor_names, "factor_sizes": signals.factor_sizes,
             "source": None if source is None else source.name,
         }
+    used = _data_used(train_ds, val_ds, mcfg, data_meta)
+    if resume:
+        _check_same_data(run_dir, saved, used)
     L.seed_everything(tcfg.seed, workers=True, verbose=False)  # initial weights come from the seed too
     # Weights, gradients and the optimiser's two moments, counted on the meta device first.
     net = build_model(model, mcfg, copies=4, what="training")
     if init_state is not None:
         _load_init_weights(net, init_state, init_from)
+    run_info = {
+        "model": net.registry_name, "data": str(data), **used,
+        "requested_num_examples": num_examples, "epochs_completed": epochs_done,
+        "data_options": data_options, "model_config": to_dict(mcfg), "train_config": to_dict(tcfg),
+        "init_from": None if init_from is None else str(init_from),
+    }
     if is_global_zero():
         if create:
             run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_file, {
-            "model": net.registry_name, "data": str(data), "num_examples": num_examples,
-            "data_options": data_options, "model_config": to_dict(mcfg), "train_config": to_dict(tcfg),
-            "init_from": None if init_from is None else str(init_from),
-        })
+        write_json(run_file, run_info)
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
+    result = None
     try:
-        return fit(
+        result = fit(
             net, train_ds, val_ds, tcfg, run_dir, resume=resume, callbacks=callbacks,
             metadata={"model": net.registry_name, "data": str(data), "seed": tcfg.seed, **data_meta, "data_options": data_options,
                       "init_from": None if init_from is None else str(init_from)},
         )
+        return result
     finally:
         if is_global_zero():
             os.environ.pop(RUN_DIR_ENV, None)
+            _record_epochs(run_dir, run_info, result)
+
+
+def _data_used(train_ds: Dataset, val_ds: Dataset | None, mcfg: Any, data_meta: dict) -> dict:
+    """What the run trains on, as loaded: example counts, and the sample rate, length and
+    channels after any resampling or mix-down (not the settings that asked for them)."""
+    n_train, n_val = len(train_ds), len(val_ds) if val_ds is not None else 0
+    return {
+        "num_examples": n_train + n_val, "train_examples": n_train, "val_examples": n_val,
+        "sample_rate": data_meta.get("sample_rate", getattr(mcfg, "sample_rate", None)),
+        "length": data_meta.get("length", getattr(mcfg, "length", None)),
+        "channels": data_meta.get("channels", getattr(mcfg, "in_channels", None)),
+    }
+
+
+def _check_same_data(run_dir: Path, saved: dict, used: dict) -> None:
+    """Refuse to resume on data that is not what the run was trained on (files added to a
+    folder, another sample rate): ConfigError naming the first difference. Only run.json
+    files that record the data used (with ``requested_num_examples``) are compared."""
+    if "requested_num_examples" not in saved:
+        return
+    for key, what in (("num_examples", "examples"), ("sample_rate", "sample rate"), ("length", "length"),
+                      ("channels", "channels")):
+        if key in saved and saved[key] != used[key]:
+            raise ConfigError(f"{run_dir}: cannot resume, the data {saved['data']!r} is not what the run was trained on "
+                              f"({what}: {used[key]} now, {saved[key]} then); start a new run with another --out")
+
+
+def _requested_examples(saved: dict) -> int:
+    """The ``num_examples`` setting of a saved run (run.json files from before
+    ``requested_num_examples`` hold it as ``num_examples``)."""
+    requested = saved.get("requested_num_examples")
+    return requested if isinstance(requested, int) else saved["num_examples"]
+
+
+def _record_epochs(run_dir: Path, run_info: dict, result: FitResult | None) -> None:
+    """Rewrite ``run.json`` with the epochs the run has completed: those of ``result``, or,
+    when training stopped early (interrupted, failed), those of its last checkpoint."""
+    done = run_info["epochs_completed"]
+    if result is not None:
+        done = result.epochs_completed
+    else:
+        try:
+            done = max(done, check_checkpoint(run_dir / "checkpoints" / "last.ckpt") + 1)
+        except ModelFileError:  # no (readable) checkpoint: nothing more was completed
+            pass
+    if done != run_info["epochs_completed"] and (run_dir / RUN_FILE).is_file():
+        try:
+            write_json(run_dir / RUN_FILE, {**run_info, "epochs_completed": done})
+        except OSError:  # a full disk must not hide why training stopped
+            pass
 
 
 def _read_run_file(run_dir: Path) -> dict:
@@ -716,6 +902,9 @@ def _read_run_file(run_dir: Path) -> dict:
             raise ModelFileError(f"{path}: damaged, cannot resume ({key!r} should be {kind.__name__})")
     if not isinstance(saved.get("data_options"), (dict, type(None))) or not isinstance(saved.get("init_from"), (str, type(None))):
         raise ModelFileError(f"{path}: damaged, cannot resume (data_options/init_from)")
+    requested = saved.get("requested_num_examples")
+    if requested is not None and (not isinstance(requested, int) or isinstance(requested, bool)):
+        raise ModelFileError(f"{path}: damaged, cannot resume ('requested_num_examples' should be int)")
     if saved["model"] not in MODELS:
         raise ModelFileError(f"{path}: unknown model {saved['model']!r}")
     return saved
@@ -742,8 +931,9 @@ def _check_resume_request(run_dir: Path, saved: dict, model, data, num_examples,
         differ.append(f"the model ({model!r}; the run trains {saved['model']!r})")
     if data is not None and str(data) != saved["data"]:
         differ.append(f"the data ({str(data)!r}; the run uses {saved['data']!r})")
-    if num_examples is not None and num_examples != saved["num_examples"]:
-        differ.append(f"the number of examples ({num_examples}; the run uses {saved['num_examples']})")
+    # Either the setting the run was started with or the number of examples it gave is the same run.
+    if num_examples is not None and num_examples not in (_requested_examples(saved), saved["num_examples"]):
+        differ.append(f"the number of examples ({num_examples}; the run uses {_requested_examples(saved)})")
     for section, given, stored in (("data_options", data_options, saved.get("data_options") or {}),
                                    ("model_config", model_config, saved["model_config"])):
         for key, value in (given or {}).items():
@@ -784,4 +974,5 @@ def _load_init_weights(net: SigModel, state: dict, folder) -> None:
     net.load_state_dict(state, strict=True)
 
 
-__all__ = ["TrainConfig", "fit", "train", "FitResult", "SigLightningModule", "EpochShuffleSampler", "is_global_zero"]
+__all__ = ["TrainConfig", "fit", "train", "FitResult", "SigLightningModule", "EpochShuffleSampler", "TrainingProgress",
+           "is_global_zero"]

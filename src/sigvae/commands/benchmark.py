@@ -11,11 +11,19 @@ import argparse
 import dataclasses
 import importlib
 
+from .common import HelpFormatter, add_command, add_progress_options, examples, show_progress
+
 
 def add_parser(sub) -> None:
     from ..experiments import ALIASES, TASKS
 
-    p = sub.add_parser("benchmark", help="train, measure and report: " + ", ".join(TASKS) if TASKS else "run a benchmark")
+    p = add_command(sub, "benchmark", "train, measure and report: " + ", ".join(TASKS),
+                    description="Run a benchmark TASK: train and score its models over seeds and write an HTML "
+                    "report with the results' tables. Without TASK: " + next(iter(TASKS), "none") + ". "
+                    "Each task's options: 'sigvae benchmark TASK --help'.",
+                    example=("sigvae benchmark --profile tiny --out runs/tiny",
+                             "sigvae benchmark unmix --seeds 3 --out runs/unmix",
+                             "sigvae benchmark syntone --help"))
     tasks = p.add_subparsers(dest="task", metavar="TASK")
     for name, module in TASKS.items():
         mod = importlib.import_module(module)
@@ -25,16 +33,31 @@ def add_parser(sub) -> None:
             mod.add_arguments(t)
             t.set_defaults(func=mod.run)
             continue
-        t = tasks.add_parser(name, help=task.description, description=task.description)
+        t = tasks.add_parser(name, help=task.description, description=_sentence(task.description),
+                             epilog=_task_examples(name, task), formatter_class=HelpFormatter)
         add_task_arguments(t, task)
         add_subtask_argument(t, name)
         t.set_defaults(func=lambda args, task=task: run_task_command(task, args))
         for old in [old for old, new in ALIASES.items() if new == name]:  # old names keep working, with a notice
             # no help=: a parser added without one is left out of the TASK list (help=SUPPRESS prints "==SUPPRESS==")
-            a = tasks.add_parser(old, description=f"old name of '{name}': {task.description}")
+            a = tasks.add_parser(old, description=f"Old name of '{name}': {task.description}.",
+                                 formatter_class=HelpFormatter)
             add_task_arguments(a, task)
             add_subtask_argument(a, old)
             a.set_defaults(func=lambda args, task=task, old=old: run_task_command(task, args, old_name=old))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _task_examples(name: str, task) -> str:
+    lines = [f"sigvae benchmark {name} --out {task.default_out}"]
+    quick = "tiny" if "tiny" in task.profiles else None
+    if quick:
+        lines.append(f"sigvae benchmark {name} --profile {quick} --out runs/{name}-{quick}")
+    lines.append(f"sigvae benchmark {name} --seeds 3 --threads 2 --no-progress")
+    return examples(*lines)
 
 
 def add_subtask_argument(p: argparse.ArgumentParser, name: str) -> None:
@@ -69,13 +92,16 @@ def add_task_arguments(p: argparse.ArgumentParser, task) -> None:
     (help text and default from the field; the default is the ``default`` profile's)."""
     from ..experiments.task import flag_name
 
-    p.add_argument("--out", default=task.default_out, help=f"output folder (default: {task.default_out})")
+    p.add_argument("--out", default=task.default_out, metavar="DIR",
+                   help=f"output folder: report.html, results.json/.csv, settings.json (default: {task.default_out})")
     p.add_argument("--profile", choices=list(task.profiles),
                    help="settings preset: " + ", ".join(task.profiles) + " (default: default)")
-    p.add_argument("--config", help="YAML/JSON file of benchmark settings (any config key); flags win over it")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--config", metavar="FILE",
+                   help="YAML/JSON file of benchmark settings (any config key); flags win over it (default: none)")
+    add_progress_options(p)
     if task.reuses_runs:
-        p.add_argument("--fresh", action="store_true", help="redo every run even if --out holds matching finished ones")
+        p.add_argument("--fresh", action="store_true",
+                       help="redo every run even if --out holds matching finished ones (default: reuse them)")
     for f in task.flag_fields():
         help_text = f.metadata["help"].replace("%", "%%") + _default_text(f)
         if f.type in (bool, "bool"):
@@ -127,10 +153,11 @@ def run_task_command(task, args: argparse.Namespace, old_name: str | None = None
                 profile = values.pop("profile")
             flags.update(values)
     cfg = resolve_config(task, profile=profile, config_file=args.config, flags=flags)
-    if old_name is not None:  # after the settings are checked: a bad one is still a one-line error
+    if old_name is not None and not args.quiet:  # after the settings are checked: a bad one is still a one-line error
         print(f"sigvae: 'benchmark {old_name}' is now 'benchmark {task.name}'; the old name still works",
               file=sys.stderr)
-    run_task(task, cfg, args.out, progress=not args.no_progress, fresh=getattr(args, "fresh", False))
+    run_task(task, cfg, args.out, progress=show_progress(args), fresh=getattr(args, "fresh", False),
+             echo=None if args.quiet else print)
     return 0
 
 
@@ -167,13 +194,15 @@ def default_task_argv(argv: list[str]) -> list[str]:
     dropping the ``--task`` pair: ``benchmark separation --task spectrogram --profile tiny``
     → ``benchmark separate --profile tiny``.
     """
-    from ..experiments import ALIASES, TASKS
+    from ..experiments import TASKS
 
     i = _command_index(argv)
     if not TASKS or i is None or argv[i] != "benchmark":
         return argv  # 'benchmark' elsewhere (``train vae --out benchmark``) is just a value
     rest = argv[i + 1 :]
-    if not rest or rest[0] not in TASKS and rest[0] not in ALIASES and rest[0] not in ("-h", "--help"):
+    # Only options follow: the default task. A word that names no task is left for the
+    # parser, which refuses it with the closest task names.
+    if not rest or rest[0].startswith("-") and rest[0] not in ("-h", "--help"):
         return argv[: i + 1] + [next(iter(TASKS))] + rest
     for j, a in enumerate(rest[1:], 1):
         if a == "--task" and j + 1 < len(rest):

@@ -64,11 +64,11 @@ def non_negative_float(text: str) -> float:
 def add_trainer_args(p: argparse.ArgumentParser) -> None:
     """Hardware flags passed straight to Lightning's Trainer."""
     g = p.add_argument_group("hardware (handed to Lightning)")
-    g.add_argument("--accelerator", help="cpu, gpu, mps or auto (default auto)")
-    g.add_argument("--devices", help="number of devices/processes, e.g. 2 (default 1)")
-    g.add_argument("--strategy", help="e.g. ddp, ddp_spawn, fsdp (default auto)")
-    g.add_argument("--num-nodes", type=positive_int, help="machines taking part (default 1)")
-    g.add_argument("--precision", help="32-true, bf16-mixed, 16-mixed (default 32-true)")
+    g.add_argument("--accelerator", metavar="KIND", help="cpu, gpu, mps or auto (default: auto)")
+    g.add_argument("--devices", metavar="N", help="number of devices/processes, e.g. 2 (default: 1)")
+    g.add_argument("--strategy", metavar="NAME", help="e.g. ddp, ddp_spawn, fsdp (default: auto)")
+    g.add_argument("--num-nodes", type=positive_int, metavar="N", help="machines taking part (default: 1)")
+    g.add_argument("--precision", metavar="P", help="32-true, bf16-mixed or 16-mixed (default: 32-true)")
 
 
 def trainer_overrides(args: argparse.Namespace) -> dict:
@@ -100,27 +100,30 @@ def hidden_alias(p: argparse.ArgumentParser, old: str, dest: str, **kwargs) -> N
 
 
 def add_num_examples(p: argparse.ArgumentParser, default: int | None, what: str,
-                     old: tuple[str, ...] = ()) -> None:
+                     old: tuple[str, ...] = (), shown: str | None = None) -> None:
     """``--num-examples N`` (how many examples ``what`` describes); ``default`` None = all.
-    ``old``: earlier spellings kept as hidden aliases."""
-    shown = "all" if default is None else default
+    ``old``: earlier spellings kept as hidden aliases. ``shown``: the default as the help
+    states it, where the parser's default is not the value used (None: from ``default``)."""
+    shown = shown or ("all" if default is None else default)
     p.add_argument("--num-examples", type=positive_int, default=default, metavar="N",
                    help=f"{what} (default: {shown})")
     for spelling in old:
         hidden_alias(p, spelling, "num_examples", type=positive_int)
 
 
-def add_batch_size(p: argparse.ArgumentParser, default: int | None, what: str = "examples per batch") -> None:
-    """``--batch-size N`` (old spelling ``--batch`` kept hidden)."""
-    p.add_argument("--batch-size", type=positive_int, default=default, metavar="N",
-                   help=f"{what} (default: {default if default is not None else 'the config value'})")
+def add_batch_size(p: argparse.ArgumentParser, default: int | None, what: str = "examples per batch",
+                   shown: str | None = None) -> None:
+    """``--batch-size N`` (old spelling ``--batch`` kept hidden); ``shown`` as in :func:`add_num_examples`."""
+    shown = shown or (default if default is not None else "the config value")
+    p.add_argument("--batch-size", type=positive_int, default=default, metavar="N", help=f"{what} (default: {shown})")
     hidden_alias(p, "--batch", "batch_size", type=positive_int)
 
 
-def add_seed(p: argparse.ArgumentParser, default: int | None = 0, what: str = "random seed") -> None:
-    """``--seed S``: the one seed of a single run."""
-    p.add_argument("--seed", type=seed_int, default=default, metavar="S",
-                   help=f"{what} (default: {default if default is not None else 'the config value'})")
+def add_seed(p: argparse.ArgumentParser, default: int | None = 0, what: str = "random seed",
+             shown: str | None = None) -> None:
+    """``--seed S``: the one seed of a single run; ``shown`` as in :func:`add_num_examples`."""
+    shown = shown or (default if default is not None else "the config value")
+    p.add_argument("--seed", type=seed_int, default=default, metavar="S", help=f"{what} (default: {shown})")
 
 
 def add_threads(p: argparse.ArgumentParser, default: int = 0) -> None:
@@ -144,3 +147,35 @@ def say(args: argparse.Namespace, message: str) -> None:
     """Print a message unless --quiet was given."""
     if not getattr(args, "quiet", False):
         print(message)
+
+
+# ---------------------------------------------------------------------------------------
+# Help pages: each command ends its --help with a few examples.
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions wrap to the terminal as usual; indented lines (the examples) are kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        out = []
+        for block in text.split("\n\n"):
+            lines = block.splitlines()
+            if any(line.startswith(" ") for line in lines) or block.rstrip().endswith(":"):
+                out.append("\n".join(indent + line for line in lines))
+            else:
+                out.append(textwrap.fill(" ".join(block.split()), width, initial_indent=indent, subsequent_indent=indent))
+        return "\n\n".join(out)
+
+
+def examples(*commands: str) -> str:
+    """An ``epilog`` listing example command lines."""
+    return "examples:\n" + "\n".join(f"  {c}" for c in commands)
+
+
+def add_command(sub, name: str, help: str, description: str | None = None, example: tuple[str, ...] = (),
+                **kwargs) -> argparse.ArgumentParser:
+    """``sub.add_parser`` with the shared help layout: ``description`` (default: ``help``) and examples."""
+    return sub.add_parser(name, help=help, description=description or help[:1].upper() + help[1:] + ".",
+                          epilog=examples(*example) if example else None, formatter_class=HelpFormatter, **kwargs)

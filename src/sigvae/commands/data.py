@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
-from .common import finite_float, non_negative_float, positive_int, seed_int
+from .common import (
+    add_command,
+    add_num_examples,
+    add_progress_options,
+    add_seed,
+    finite_float,
+    non_negative_float,
+    positive_int,
+    say,
+)
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("data", help="generate data sets to files")
+    p = add_command(sub, "data", "generate data sets to files",
+                    description="Write a generated data set (or a UCR/UEA split) to files that 'sigvae train --data', "
+                    "'sigvae embed' and the benchmarks read.",
+                    example=("sigvae data syntone --num-examples 500 --out tones.npz",
+                             "sigvae data demo-tracks --num-examples 4 --out tracks/",
+                             "sigvae data ucr GunPoint --out gunpoint.npz"))
     dsub = p.add_subparsers(dest="dataset", metavar="DATASET")
     dsub.required = True
-    s = dsub.add_parser("syntone", help="export SynTone clips with their factors to an .npz")
-    s.add_argument("--out", required=True, help="output .npz file")
-    s.add_argument("--n", type=positive_int, default=1000, help="number of clips (default 1000)")
-    s.add_argument("--seed", type=seed_int, default=0)
-    s.add_argument("--duration", type=finite_float, help="seconds per clip (default 1.0)")
-    s.add_argument("--sample-rate", type=positive_int)
+    s = add_command(dsub, "syntone", "export SynTone clips with their factors to an .npz",
+                    description="Export SynTone clips (tones: waveform × frequency × amplitude) with their factor "
+                    "labels, frequencies and amplitudes to an .npz.",
+                    example=("sigvae data syntone --num-examples 500 --out tones.npz",
+                             "sigvae data syntone --duration 0.25 --sample-rate 8000 --out short.npz"))
+    s.add_argument("--out", required=True, metavar="FILE.npz", help="output .npz file (required)")
+    add_num_examples(s, 1000, "number of clips", old=("--n",))
+    add_seed(s, 0, "seed of the drawn clips")
+    s.add_argument("--duration", type=finite_float, metavar="SECONDS", help="seconds per clip (default: 1.0)")
+    s.add_argument("--sample-rate", type=positive_int, metavar="HZ",
+                   help="samples per second; frequencies are kept below 0.95 × its half (default: 16000)")
+    add_progress_options(s)
     s.set_defaults(func=run_syntone)
     from .unmix import add_mixture_data_parser
 
@@ -37,6 +55,8 @@ def run_syntone(args: argparse.Namespace) -> int:
 
 
 def _export_syntone(args: argparse.Namespace, out) -> int:
+    import numpy as np
+
     from ..data import SynTone, SynToneConfig
     from ..io import write_npz
 
@@ -49,13 +69,13 @@ def _export_syntone(args: argparse.Namespace, out) -> int:
     from ..config import from_dict, to_dict
 
     src = SynTone(from_dict(SynToneConfig, to_dict(cfg), where="syntone"))
-    data = src.signal_set(args.n, args.seed)
+    data = src.signal_set(args.num_examples, args.seed)
     write_npz(
         out, signals=data.signals, sample_rate=np.int64(data.sample_rate), factors=data.factors,
         factor_names=np.array(data.factor_names), factor_sizes=np.array(data.factor_sizes),
         frequencies_hz=src.frequencies, amplitudes=src.amplitudes, waveforms=np.array(src.config.waveforms),
     )
-    print(f"wrote {args.n} clips ({data.signals.shape[-1]} samples at {data.sample_rate} Hz) to {args.out}")
+    say(args, f"wrote {args.num_examples} clips ({data.signals.shape[-1]} samples at {data.sample_rate} Hz) to {args.out}")
     return 0
 
 
@@ -63,16 +83,24 @@ def _export_syntone(args: argparse.Namespace, out) -> int:
 
 
 def _add_simvowels(dsub) -> None:
-    s = dsub.add_parser("simvowels", help="export SimVowels utterances with speaker, vowels and per-frame vowels to an .npz")
-    s.add_argument("--out", required=True, help="output .npz file")
-    s.add_argument("--n", type=int, default=200, help="number of utterances (default 200)")
-    s.add_argument("--seed", type=seed_int, default=0)
-    s.add_argument("--split", choices=["train", "val", "test"], default="train", help="speaker split (disjoint speakers)")
-    s.add_argument("--vowels", type=int, help="vowels per utterance (default 8)")
+    s = add_command(dsub, "simvowels", "export SimVowels utterances with speaker, vowels and per-frame vowels to an .npz",
+                    description="Export SimVowels utterances (formant-synthesised vowel sequences: speaker × vowel "
+                    "per frame) with their factors, per-frame vowels and speakers' vocal-tract scales to an .npz.",
+                    example=("sigvae data simvowels --num-examples 200 --out vowels.npz",
+                             "sigvae data simvowels --split test --out vowels-test.npz"))
+    s.add_argument("--out", required=True, metavar="FILE.npz", help="output .npz file (required)")
+    add_num_examples(s, 200, "number of utterances", old=("--n",))
+    add_seed(s, 0, "seed of the drawn utterances")
+    s.add_argument("--split", choices=["train", "val", "test"], default="train",
+                   help="speaker split; the three have disjoint speakers (default: train)")
+    s.add_argument("--vowels", type=positive_int, metavar="N", help="vowels per utterance (default: 8)")
+    add_progress_options(s)
     s.set_defaults(func=run_simvowels)
 
 
 def run_simvowels(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..config import from_dict
     from ..data.simvowels import VOWELS, SimVowels, SimVowelsConfig
     from ..errors import DataError
@@ -80,18 +108,16 @@ def run_simvowels(args: argparse.Namespace) -> int:
 
     if not args.out.endswith(".npz"):
         raise DataError(f"--out must end in .npz, got {args.out!r}")
-    if args.n < 1:
-        raise DataError(f"--n must be >= 1, got {args.n}")
     opts = {"split": args.split, **({"vowels_per_utterance": args.vowels} if args.vowels else {})}
     src = SimVowels(from_dict(SimVowelsConfig, opts, where="simvowels"))
-    data = src.signal_set(args.n, args.seed)
+    data = src.signal_set(args.num_examples, args.seed)
     with output_file(args.out) as out_path:
         write_npz(
             out_path, signals=data.signals, sample_rate=np.int64(data.sample_rate), factors=data.factors,
             factor_names=np.array(data.factor_names), factor_sizes=np.array(data.factor_sizes),
             frame_vowels=src.frame_vowels(data.factors), speaker_vt=src.speaker_vt, vowels=np.array(VOWELS),
         )
-    print(f"wrote {args.n} utterances ({data.length} samples at {data.sample_rate} Hz, {src.config.split} speakers) to {args.out}")
+    say(args, f"wrote {args.num_examples} utterances ({data.length} samples at {data.sample_rate} Hz, {src.config.split} speakers) to {args.out}")
     return 0
 
 
@@ -99,17 +125,21 @@ def run_simvowels(args: argparse.Namespace) -> int:
 
 
 def _add_demo_tracks(dsub) -> None:
-    s = dsub.add_parser(
-        "demo-tracks", help="write demo track folders (mixture + vocals + accompaniment WAVs) for separation",
+    s = add_command(
+        dsub, "demo-tracks", "write demo track folders (mixture + vocals + accompaniment WAVs) for separation",
         description="Write MUSDB-style track folders of a formant-synthesised singing voice over harmonic "
         "notes and drums, one folder per track, for 'sigvae train separator --data DIR'.",
+        example=("sigvae data demo-tracks --num-examples 20 --out tracks/",
+                 "sigvae train separator --data tracks/ --out runs/separator"),
     )
-    s.add_argument("--out", required=True, help="output folder (one sub-folder per track)")
-    s.add_argument("--n", type=positive_int, default=20, help="number of tracks (default 20)")
-    s.add_argument("--seed", type=seed_int, default=0)
-    s.add_argument("--duration", type=non_negative_float, help="seconds per track (default 8)")
-    s.add_argument("--sample-rate", type=positive_int, help="Hz (default 16000)")
-    s.add_argument("--three-stems", action="store_true", help="split the accompaniment into harmonic and drums stems")
+    s.add_argument("--out", required=True, metavar="DIR", help="output folder, one sub-folder per track (required)")
+    add_num_examples(s, 20, "number of tracks", old=("--n",))
+    add_seed(s, 0, "seed of the generated tracks")
+    s.add_argument("--duration", type=non_negative_float, metavar="SECONDS", help="seconds per track, >= 0.5 (default: 8)")
+    s.add_argument("--sample-rate", type=positive_int, metavar="HZ", help="samples per second, >= 8000 (default: 16000)")
+    s.add_argument("--three-stems", action="store_true",
+                   help="split the accompaniment into harmonic and drums stems (default: one accompaniment stem)")
+    add_progress_options(s)
     s.set_defaults(func=run_demo_tracks)
 
 
@@ -123,8 +153,8 @@ def run_demo_tracks(args: argparse.Namespace) -> int:
     if args.sample_rate is not None:
         opts["sample_rate"] = args.sample_rate
     cfg = from_dict(DemoTracksConfig, opts, where="demo-tracks")
-    write_demo_tracks(args.out, args.n, args.seed, cfg)
-    print(f"wrote {args.n} tracks ({cfg.duration:g} s at {cfg.sample_rate} Hz; stems {', '.join(cfg.stem_names)}) to {args.out}")
+    write_demo_tracks(args.out, args.num_examples, args.seed, cfg)
+    say(args, f"wrote {args.num_examples} tracks ({cfg.duration:g} s at {cfg.sample_rate} Hz; stems {', '.join(cfg.stem_names)}) to {args.out}")
     return 0
 
 
@@ -132,15 +162,23 @@ def run_demo_tracks(args: argparse.Namespace) -> int:
 
 
 def _add_ucr(dsub) -> None:
-    s = dsub.add_parser("ucr", help="list the UCR/UEA sets that ship with aeon, or export one split to an .npz")
-    s.add_argument("name", nargs="?", help="data set name (omit to list the shipped sets)")
-    s.add_argument("--split", choices=("train", "test"), default="train")
-    s.add_argument("--data-dir", help="a UCR archive folder (<dir>/<Name>/<Name>_TRAIN.tsv)")
-    s.add_argument("--out", help="output .npz (signals, sample_rate=1, factors=class)")
+    s = add_command(dsub, "ucr", "list the UCR/UEA sets that ship with aeon, or export one split to an .npz",
+                    description="Without NAME: list the UCR/UEA time-series classification sets that ship with "
+                    "aeon. With NAME: export one split to an .npz (signals, sample_rate=1, factors=class).",
+                    example=("sigvae data ucr", "sigvae data ucr GunPoint --split test --out gunpoint-test.npz",
+                             "sigvae data ucr Coffee --data-dir UCRArchive_2018 --out coffee.npz"))
+    s.add_argument("name", nargs="?", metavar="NAME", help="data set name (default: none, list the shipped sets)")
+    s.add_argument("--split", choices=("train", "test"), default="train", help="which split to export (default: train)")
+    s.add_argument("--data-dir", metavar="DIR",
+                   help="a UCR archive folder (<dir>/<Name>/<Name>_TRAIN.tsv) (default: the sets shipped with aeon)")
+    s.add_argument("--out", metavar="FILE.npz", help="output .npz (required with NAME)")
+    add_progress_options(s)
     s.set_defaults(func=run_ucr)
 
 
 def run_ucr(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..data.ucr import SHIPPED, load_ucr
     from ..errors import DataError
     from ..io import output_file, write_npz
@@ -161,5 +199,5 @@ def run_ucr(args: argparse.Namespace) -> int:
                   factor_names=np.array(s.factor_names), factor_sizes=np.array(s.factor_sizes),
                   classes=np.array(d.classes), lengths=d.lengths_train if args.split == "train" else d.lengths_test,
                   train_mean=d.mean, train_std=d.std)
-    print(f"wrote {d.name} {args.split}: {len(s)} series × {s.channels} channel(s) × {s.length} samples to {args.out}")
+    say(args, f"wrote {d.name} {args.split}: {len(s)} series × {s.channels} channel(s) × {s.length} samples to {args.out}")
     return 0

@@ -1,55 +1,92 @@
 """``sigvae embed RUN INPUT --out FILE.npz``: latent representations of inputs, written to an .npz.
 
-Every model writes ``embedding`` [N, D] (its ``embed``). Models with subspaces (DecVAE)
-also write, per subspace, the frame-level posteriors ``frame_mean``/``frame_logvar``
-[N, F, S, z_dim], the utterance-level ``utterance_mean``/``utterance_logvar`` [N, S, s_dim],
-``frame_valid`` [N, F, C] (False where a component is missing) and ``subspaces`` (names).
-Ground-truth factors are included when the input has them (``factors``; for SimVowels also
-``frame_vowels`` [N, F]).
+Every model writes ``embedding`` [N, D] (its ``embed``), one row per clip. Models with
+subspaces (DecVAE) also write, per subspace, the frame-level posteriors
+``frame_mean``/``frame_logvar`` [N, F, S, z_dim], the utterance-level
+``utterance_mean``/``utterance_logvar`` [N, S, s_dim], ``frame_valid`` [N, F, C] (False where
+a component is missing) and ``subspaces`` (names). Ground-truth factors are included when the
+input has them and gives one clip per example (``factors``; for SimVowels also
+``frame_vowels`` [N, F]). ``sample_rate`` is the model's.
 
-A single audio file is embedded whole by default — read block by block, cut into the
-model's clips and encoded ``--batch-size`` clips at a time — so an hour-long recording
-needs memory for one block, one batch and the latents, not for the recording
-(``--max-examples`` stops after that many clips). Other inputs are loaded in memory;
-for them ``--max-examples`` defaults to 64.
+For files (an audio file, a folder of them, an ``.npz``) each row also says where its clip
+came from: ``names`` [N] (the audio file's name; for an ``.npz`` its own ``names`` entry, or
+``FILE.npz[i]`` for signal i) and ``start_seconds``/``end_seconds`` [N] (float64: the span of
+that input the clip holds; the last clip of an input is zero-padded past its end).
+
+Audio files are embedded whole by default — read block by block, cut into the model's clips
+and encoded ``--batch-size`` clips at a time — so an hour-long recording needs memory for one
+block, one batch and the latents, not for the recording (``--num-examples`` stops after that
+many clips). ``.npz`` files are loaded in memory; a built-in source gives 64 draws by default.
 """
 
 from __future__ import annotations
 
 import argparse
 
-import numpy as np
+from .common import (
+    add_batch_size,
+    add_command,
+    add_num_examples,
+    add_progress_options,
+    add_seed,
+    say,
+    show_progress,
+)
 
-from .common import positive_int, seed_int
+#: Signals drawn from a built-in source when --num-examples is not given.
+DEFAULT_DRAWS = 64
+
+KEYS_HELP = """\
+what the .npz holds (one row per clip):
+  embedding [N, D]           the model's representation of each clip (a VAE's posterior mean)
+  names [N]                  the input file each clip was cut from (an .npz: its 'names' entry,
+                             or FILE.npz[i]); files only
+  start_seconds [N]          where each clip starts and ends in that input, in seconds (the last
+  end_seconds [N]            clip of an input is zero-padded past its end); files only
+  factors [N, K]             ground-truth factors, where the input has them (one clip per example)
+  factor_names, frame_vowels
+                             the factors' names and the vowel of every frame (SimVowels)
+  frame_mean, frame_logvar, frame_valid, utterance_mean, utterance_logvar, subspaces
+                             per-subspace latents of DecVAE models
+  sample_rate                the model's sample rate (Hz)
+
+examples:
+  sigvae embed runs/vae recording.wav --out z.npz
+  sigvae embed runs/vae clips/ --batch-size 64 --out z.npz
+  sigvae embed runs/decvae simvowels --split test --num-examples 200 --out latents.npz"""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("embed", help="write latent representations (per subspace for DecVAE) to an .npz")
+    p = add_command(
+        sub, "embed", "write latent representations (per subspace for DecVAE) to an .npz",
+        description="Cut the input into the model's clips and write each clip's latent representation to an .npz. "
+        "Audio files are read in blocks, so a recording of any length fits in memory. Inputs at another sample "
+        "rate are resampled to the model's, and multi-channel inputs are mixed down for a mono model (said in "
+        "one line).",
+    )
+    p.epilog = KEYS_HELP
     p.add_argument("run", help="model folder written by 'sigvae train'")
-    p.add_argument("input", help="audio file, folder of audio, .npz, or a built-in source name (simvowels, syntone)")
+    p.add_argument("input", help="audio file, folder of audio files, .npz (with 'signals' and 'sample_rate'), "
+                   "or a built-in source name (simvowels, syntone)")
     p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--max-examples", type=positive_int, default=None,
-                   help="at most this many clips (default: every clip of an audio file, read in blocks; 64 for other inputs)")
-    p.add_argument("--seed", type=seed_int, default=0, help="seed for drawing from a built-in source")
-    p.add_argument("--split", choices=["train", "val", "test"], help="SimVowels speaker split (default: the one trained on)")
-    p.add_argument("--batch-size", type=positive_int, default=32, help="clips encoded at once (default 32)")
+    add_num_examples(p, None, "embed at most N clips, in input order", old=("--max-examples",),
+                     shown=f"every clip of a file, folder or .npz; {DEFAULT_DRAWS} from a built-in source")
+    add_seed(p, 0, "seed for drawing from a built-in source")
+    p.add_argument("--split", choices=["train", "val", "test"],
+                   help="SimVowels speaker split to draw from (default: the one the model was trained on)")
+    add_batch_size(p, 32, "clips encoded at once")
+    add_progress_options(p)
     p.set_defaults(func=run_embed)
 
 
 def run_embed(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    import numpy as np
 
-    from ..data import SOURCES, load_signals
     from ..errors import DataError
-    from ..inference import (
-        _source_options,
-        embed_batches,
-        fit_to_model,
-        iter_audio_clips,
-        read_input,
-    )
+    from ..inference import embed_batches, open_input
     from ..io import output_file, write_npz
     from ..modelfile import load
+    from .generate import announce_conversion
 
     if not args.out.endswith(".npz"):
         raise DataError(f"--out must end in .npz, got {args.out!r}")
@@ -58,34 +95,36 @@ def run_embed(args: argparse.Namespace) -> int:
         raise DataError(f"--split applies to simvowels only, not {args.input!r}")
     with output_file(args.out) as out:
         model = load(args.run)
-        extra: dict[str, np.ndarray] = {}
-        factors = None
-        path = Path(args.input)
-        if args.input not in SOURCES and path.is_file() and path.suffix.lower() != ".npz":
-            # One recording: streamed, so its length does not bound what can be embedded.
-            batches = iter_audio_clips(path, model, max_clips=args.max_examples, batch=args.batch_size)
-        else:
-            n = args.max_examples or 64
-            if args.input in SOURCES:
-                options = dict(_source_options(model, args.input) or {})
-                if args.split:
-                    options["split"] = args.split
-                data, source = load_signals(args.input, n=n, seed=args.seed, options=options or None)
-                clips = fit_to_model(data.signals, data.sample_rate, model)
-                factors = data.factors if len(clips) == len(data) else None
-                if factors is not None and hasattr(source, "frame_vowels"):
-                    extra["frame_vowels"] = source.frame_vowels(factors)
-                    extra["factor_names"] = np.array(data.factor_names)
-            else:
-                clips, factors = read_input(args.input, model, max_examples=n, seed=args.seed)
-            batches = (clips[i : i + args.batch_size] for i in range(0, len(clips), args.batch_size))
-        arrays = embed_batches(model, batches)
+        inp = open_input(args.input, model, max_examples=args.num_examples, seed=args.seed, batch=args.batch_size,
+                         draws=DEFAULT_DRAWS, options={"split": args.split} if args.split else None)
+        announce_conversion(args, inp.conversion)
+        arrays = embed_batches(model, _with_progress(args, inp.batches, inp.count))
         count = len(arrays["embedding"])
         if hasattr(model, "subspace_names"):
             arrays["subspaces"] = np.array(model.subspace_names())
-        if factors is not None:
-            arrays["factors"] = factors
-        write_npz(out, **arrays, **extra, sample_rate=np.int64(model.config.sample_rate))
-    shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in arrays.items() if k != "subspaces")
-    print(f"wrote {count} examples to {args.out}: {shapes}")
+        if inp.factors is not None:
+            arrays["factors"] = inp.factors
+            if hasattr(inp.source, "frame_vowels"):
+                arrays["frame_vowels"] = inp.source.frame_vowels(inp.factors)
+                arrays["factor_names"] = np.array(inp.factor_names)
+        if inp.names is not None:
+            arrays["names"] = np.array(inp.names, dtype=str)
+            arrays["start_seconds"] = inp.start_seconds
+            arrays["end_seconds"] = inp.end_seconds
+        write_npz(out, **arrays, sample_rate=np.int64(model.config.sample_rate))
+    shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in arrays.items() if k not in ("subspaces", "factor_names"))
+    say(args, f"wrote {count} examples to {args.out}: {shapes}")
     return 0
+
+
+def _with_progress(args: argparse.Namespace, batches, total: int):
+    """``batches`` with a progress bar over the clips (on a terminal, unless --no-progress or --quiet)."""
+    if not show_progress(args):
+        yield from batches
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, unit="clip", desc="embedding", disable=None, leave=False) as bar:
+        for batch in batches:
+            yield batch
+            bar.update(len(batch))

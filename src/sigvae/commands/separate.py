@@ -2,59 +2,87 @@
 
 Training is ``sigvae train separator --data TRACKS_DIR`` (the one training path: the
 separator model brings its own data builder, see ``Separator.build_training_data``).
+A file at the model's sample rate is streamed (:func:`run_streaming`); any other is
+resampled in memory by :meth:`Separator.separate <sigvae.models.separator.Separator.separate>`,
+which is also what :func:`sigvae.separate` calls.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from .common import non_negative_float, positive_int
+from .common import (
+    add_batch_size,
+    add_progress_options,
+    non_negative_float,
+    say,
+)
+
+EXAMPLES = """examples:
+  sigvae separate runs/separator song.wav --out song_parts
+      one WAV per source (e.g. song_parts/vocals.wav) at the song's sample rate
+  sigvae separate runs/separator long.flac --out parts --chunk-seconds 20 --batch-size 1
+      longer chunks, one at a time (memory grows with chunk length × batch size)
+"""
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "separate", help="separate a recording into one WAV per source with a trained separator",
-        description="Separate INPUT (any length: processed in overlapping chunks) with a model trained by "
-        "'sigvae train separator --data TRACKS_DIR'. Writes OUT/<source>.wav at the input's sample rate "
-        "and OUT/separation.json.",
+        description="Separate INPUT (any length: processed in overlapping chunks) with a model trained by\n"
+        "'sigvae train separator --data TRACKS_DIR'. Writes OUT/<source>.wav at the input's sample rate\n"
+        "and OUT/separation.json (sources, timings, notes). A mono model separates each channel of\n"
+        "a multichannel file on its own.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run", help="model folder written by 'sigvae train separator'")
-    p.add_argument("input", help="audio file (WAV, FLAC, ...)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--chunk-seconds", type=non_negative_float, default=10.0, help="chunk length (default 10 s)")
-    p.add_argument("--overlap-seconds", type=non_negative_float, default=2.0, help="overlap of consecutive chunks (default 2 s)")
-    p.add_argument("--batch", type=positive_int, default=2, help="chunks processed at once (memory ∝ batch × chunk)")
-    p.add_argument("--no-resample", action="store_true", help="refuse inputs whose sample rate differs from the model's")
+    p.add_argument("input", help="audio file (WAV, FLAC, ...) of any length and sample rate")
+    p.add_argument("--out", required=True, help="output folder: one <source>.wav per source and separation.json")
+    p.add_argument("--chunk-seconds", type=non_negative_float, default=10.0,
+                   help="seconds of audio the model sees at once (default: 10)")
+    p.add_argument("--overlap-seconds", type=non_negative_float, default=2.0,
+                   help="overlap of consecutive chunks in seconds, less than --chunk-seconds (default: 2)")
+    add_batch_size(p, 2, "chunks processed at once; memory grows with batch size × chunk length")
+    p.add_argument("--no-resample", action="store_true",
+                   help="refuse inputs whose sample rate differs from the model's (default: resample them)")
+    add_progress_options(p)
     p.set_defaults(func=run_separate)
 
 
-def prepare_channels(audio, model_channels: int, path: str):
-    """Arrange input [C, T] for a model with ``model_channels``: returns (batch [B, Cm, T], how to undo).
+def channel_layout(channels: int, model_channels: int, path: str) -> str:
+    """How a file of ``channels`` meets a model of ``model_channels`` (as :meth:`Separator.separate` arranges it).
 
-    A mono model separates every input channel on its own; a stereo model gets a mono
-    input duplicated (and its estimates averaged back to mono); anything else is refused.
+    ``"same"``; ``"per-channel"``: a mono model separates every channel on its own;
+    ``"downmix"``: a mono file is duplicated for a multichannel model, its estimates
+    averaged back to mono. Anything else is refused with a DataError naming ``path``.
     """
     from ..errors import DataError
 
-    c = audio.shape[0]
-    if model_channels == c:
-        return audio[None], "same"
+    if model_channels == channels:
+        return "same"
     if model_channels == 1:
-        return audio[:, None], "per-channel"
-    if c == 1:
-        return audio.repeat(model_channels, 0)[None], "downmix"
-    raise DataError(f"{path}: {c} channels, but the model separates {model_channels}-channel audio "
+        return "per-channel"
+    if channels == 1:
+        return "downmix"
+    raise DataError(f"{path}: {channels} channels, but the model separates {model_channels}-channel audio "
                     f"(mix the file to {model_channels} channels or mono first)")
+
+
+def _channel_notes(how: str, channels: int, model_channels: int) -> list[str]:
+    """What :func:`channel_layout`'s arrangement ``how`` did to a file of ``channels``, for the user."""
+    if how == "per-channel" and channels > 1:
+        return [f"the model is mono: each of the {channels} channels separated on its own"]
+    if how == "downmix":
+        return [f"mono input duplicated to the model's {model_channels} channels, estimates mixed back to mono"]
+    return []
 
 
 def run_separate(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    import numpy as np
-
     from ..data.audio import audio_file_info
-    from ..data.tracks import read_audio, resample
+    from ..data.tracks import read_audio
     from ..errors import ConfigError, DataError, NotSupportedError
     from ..io import safe_names, staged_dir, write_json, write_wav
     from ..modelfile import load
@@ -83,32 +111,19 @@ def run_separate(args: argparse.Namespace) -> int:
     check_allocation(f"{path}: separating {info.frames} frames into {len(cfg.names)} sources in memory",
                      (3 * len(cfg.names) + 2, max(info.channels, cfg.in_channels),
                       max(info.frames, resampled_length(info.frames, info.samplerate, cfg.sample_rate))), 4)
+    if info.samplerate != cfg.sample_rate and args.no_resample:
+        raise DataError(f"{path}: sample rate {info.samplerate} Hz, but the model was trained at {cfg.sample_rate} Hz "
+                        "(drop --no-resample to resample it)")
+    how = channel_layout(info.channels, cfg.in_channels, str(path))  # checked before reading
     audio, sr = read_audio(path)
     notes = []
     if sr != cfg.sample_rate:
-        if args.no_resample:
-            raise DataError(f"{path}: sample rate {sr} Hz, but the model was trained at {cfg.sample_rate} Hz "
-                            "(drop --no-resample to resample it)")
-        audio = resample(audio, sr, cfg.sample_rate)
         notes.append(f"resampled {sr} Hz → {cfg.sample_rate} Hz for the model, estimates written at {sr} Hz")
-    batch, how = prepare_channels(audio, cfg.in_channels, str(path))
-    if how == "per-channel" and audio.shape[0] > 1:
-        notes.append(f"the model is mono: each of the {audio.shape[0]} channels separated on its own")
-    if how == "downmix":
-        notes.append(f"mono input duplicated to the model's {cfg.in_channels} channels, estimates mixed back to mono")
+    notes += _channel_notes(how, audio.shape[0], cfg.in_channels)
     start = time.time()
-    est = np.stack([model.separate(x, args.chunk_seconds, args.overlap_seconds, args.batch) for x in batch])  # [B, K, Cm, T]
+    est = model.separate(audio, sr, chunk_seconds=args.chunk_seconds, overlap_seconds=args.overlap_seconds,
+                         batch_size=args.batch_size)  # [K, C, T] at the file's rate
     elapsed = time.time() - start
-    if how == "per-channel":
-        est = est[:, :, 0].transpose(1, 0, 2)  # [K, C, T]
-    elif how == "downmix":
-        est = est[0].mean(1, keepdims=True)
-    else:
-        est = est[0]
-    if sr != cfg.sample_rate:
-        est = resample(est, cfg.sample_rate, sr)
-    n = audio.shape[-1] if sr == cfg.sample_rate else int(round(audio.shape[-1] * sr / cfg.sample_rate))
-    est = est[..., :n]
     names = safe_names(cfg.names, "source name")
     seconds = est.shape[-1] / sr
     with staged_dir(args.out) as out:
@@ -121,8 +136,8 @@ def run_separate(args: argparse.Namespace) -> int:
             "overlap_seconds": args.overlap_seconds, "notes": notes,
         })
     for note in notes:
-        print(f"note: {note}")
-    print(f"separated {seconds:.1f} s into {', '.join(f'{n}.wav' for n in names)} in {elapsed:.1f} s "
+        say(args, f"note: {note}")
+    say(args, f"separated {seconds:.1f} s into {', '.join(f'{n}.wav' for n in names)} in {elapsed:.1f} s "
           f"({seconds / max(elapsed, 1e-9):.1f}× real time); wrote {args.out}")
     return 0
 
@@ -183,15 +198,12 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
             # [n, C] as read; DataError if the file ends before its header says, or holds NaN/inf
             x = read_audio_block(f, begin, min(block, total - begin)).T
             sumsq += np.square(x.astype(np.float64)).sum(0)
-    _, how = prepare_channels(np.zeros((c, 1), np.float32), cfg.in_channels, str(path))
-    notes = []
+    how = channel_layout(c, cfg.in_channels, str(path))
+    notes = _channel_notes(how, c, cfg.in_channels)
     if how == "per-channel" and c > 1:
-        notes.append(f"the model is mono: each of the {c} channels separated on its own")
         rms = np.sqrt(sumsq / total)
     else:
         rms = np.full(c, np.sqrt(sumsq.sum() / (total * c)))
-    if how == "downmix":
-        notes.append(f"mono input duplicated to the model's {cfg.in_channels} channels, estimates mixed back to mono")
     # float32 arithmetic as in Separator.separate (a Python float scale on a float32 tensor).
     scale = torch.tensor([TARGET_RMS / max(float(r), 1e-5) for r in rms], dtype=torch.float32)[:, None]
     chunk = max(model.align, int(round(args.chunk_seconds * sr)) // model.align * model.align)
@@ -218,7 +230,7 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
         start = time.time()
         try:
             separate_stream(_layout_fn(model, how, scale), read, total, chunk, overlap, write,
-                            align=model.align, batch=args.batch)
+                            align=model.align, batch=args.batch_size)
         finally:
             for raw in raws:
                 raw.close()
@@ -233,8 +245,8 @@ def run_streaming(args: argparse.Namespace, model, path, info) -> int:
             "overlap_seconds": args.overlap_seconds, "notes": notes, "streamed": True,
         })
     for note in notes:
-        print(f"note: {note}")
-    print(f"separated {seconds:.1f} s into {', '.join(f'{n}.wav' for n in names)} in {elapsed:.1f} s "
+        say(args, f"note: {note}")
+    say(args, f"separated {seconds:.1f} s into {', '.join(f'{n}.wav' for n in names)} in {elapsed:.1f} s "
           f"({seconds / max(elapsed, 1e-9):.1f}× real time); wrote {args.out}")
     return 0
 

@@ -5,43 +5,80 @@ INPUT: an ``.npz`` with ``mixtures`` [C, T] (optional ``sources``, ``mixing``,
 ``periodic``, ``gaussian:noise=0.1,seed=3`` or ``nonlinear:sensors=4`` (which carries its
 own ground truth). Writes ``DIR/sources.npz``, WAVs for audio input, ``DIR/metrics.json``
 when references are known, and ``DIR/figures/unmix.png`` with ``DIR/report.html``.
+
+Building the parser imports neither torch nor scipy: the method list comes from
+:mod:`sigvae.unmixing.catalog`, and the work's modules are imported in the run functions.
 """
 
 from __future__ import annotations
 
 import argparse
 
-import numpy as np
+from .common import (
+    add_progress_options,
+    add_seed,
+    finite_float,
+    positive_int,
+    say,
+    show_progress,
+)
 
-from .common import finite_float, positive_int, seed_int
+#: The built-in mixture conditions (``sigvae.data.mixtures.CONDITIONS``, which imports scipy:
+#: listed here so that ``--help`` stays light; a test checks the two agree).
+MIXTURE_CONDITIONS = ("periodic", "gaussian", "nonlinear")
+
+UNMIX_EXAMPLES = """examples:
+  sigvae unmix periodic --out unmixed
+      separate a generated 3-source mixture with FastICA and score it against its truth
+  sigvae unmix recording.wav --method sobi --n-sources 2 --out unmixed
+      split a stereo recording into 2 sources with SOBI (WAVs in unmixed/)
+  sigvae unmix mix.npz --method arflow_vae@fastica --epochs 20 --out unmixed
+      FastICA's separation, each source then denoised by an AR-flow VAE
+"""
 
 
 def add_parser(sub) -> None:
-    from ..unmixing import METHODS
+    from ..unmixing.catalog import METHODS
 
     methods = ", ".join(f"{e.name}" for e in METHODS)
+    listing = "\n".join(f"  {e.name:<13} {e.description}" for e in METHODS)
     p = sub.add_parser(
         "unmix", help="blind source separation of a multichannel recording",
-        description="Separate mixtures [C, T] into K sources. Methods: " + methods + ". VAE@BASELINE (e.g. arflow_vae@fastica) "
-        "keeps the baseline's separation and lets the VAE denoise each source under its prior (better with observation noise).",
+        description="Separate mixtures [C, T] (C channels) into K sources without training data.\n\nmethods:\n"
+        + listing + "\n  VAE@BASELINE  e.g. arflow_vae@fastica: the baseline's separation, each source then\n"
+        "                denoised by the VAE under its prior (better with observation noise)",
+        epilog=UNMIX_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input", help="mixtures .npz, a multichannel audio file, or a mixture spec (periodic, gaussian, nonlinear[:key=value,...])")
-    p.add_argument("--method", default="fastica", help=f"one of: {methods}, or VAE@BASELINE such as arflow_vae@fastica (default fastica)")
-    p.add_argument("--n-sources", type=positive_int, help="number of sources K (default: the reference's, else the channel count)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--reference", help=".npz with 'sources' [S, T] (and optional 'mixing') to score against")
-    p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--epochs", type=positive_int, help="VAE methods: training epochs (default 40)")
-    p.add_argument("--window", type=positive_int, help="VAE methods: samples per training window (default 250)")
-    p.add_argument("--config", help="YAML/JSON with VAE settings (window, hop, epochs, batch_size, lr, init, train_rotation, model: {...})")
-    p.add_argument("--nonlinear", action="store_true", help="VAE methods: MLP encoder and decoder (nonlinear mixing)")
-    p.add_argument("--demixing", choices=["auto", "orthogonal", "free"], help="VAE methods: orthogonal = a rotation of the whitened "
-                   "mixtures (linear mixing), free = unconstrained encoder and decoder; auto (default) = orthogonal unless --nonlinear")
-    p.add_argument("--no-progress", action="store_true", help="hide the training progress bar")
+    p.add_argument("input", help="mixtures .npz ('mixtures' [C, T], optional 'sources', 'mixing', 'sample_rate'), "
+                   "a multichannel audio file, or a generated mixture: " + ", ".join(MIXTURE_CONDITIONS)
+                   + "[:key=value,...], e.g. gaussian:noise=0.1,seed=3")
+    p.add_argument("--method", default="fastica", help=f"one of: {methods}, or VAE@BASELINE such as arflow_vae@fastica "
+                   "(default: fastica)")
+    p.add_argument("--n-sources", type=positive_int, metavar="K",
+                   help="number of sources K, at most the channel count (default: the reference's, else the channel count)")
+    p.add_argument("--out", required=True, help="output folder: sources.npz, report.html, figures/, WAVs for audio input, "
+                   "metrics.json when references are known")
+    p.add_argument("--reference", help=".npz with 'sources' [S, T] (and optional 'mixing' [C, S]) to score against "
+                   "(default: the input's own, if it has them)")
+    add_seed(p, 0, "seed of the method's random start and of VAE training")
+    g = p.add_argument_group("VAE methods (vae, gp_vae, skr_vae, arflow_vae and VAE@BASELINE)")
+    g.add_argument("--epochs", type=positive_int, help="training epochs (default: 40, or the --config value)")
+    g.add_argument("--window", type=positive_int, help="samples per training window (default: 250, or the --config value)")
+    g.add_argument("--batch-size", type=positive_int, metavar="N",
+                   help="training windows per batch (default: 16, or the --config value)")
+    g.add_argument("--config", help="YAML/JSON with VAE settings: window, hop, epochs, batch_size, lr, init, "
+                   "train_rotation, model: {...} (default: none, the built-in settings)")
+    g.add_argument("--nonlinear", action="store_true", help="MLP encoder and decoder, for nonlinear mixing (default: linear)")
+    g.add_argument("--demixing", choices=["auto", "orthogonal", "free"], help="orthogonal = a rotation of the whitened "
+                   "mixtures (linear mixing), free = unconstrained encoder and decoder, auto = orthogonal unless "
+                   "--nonlinear (default: auto)")
+    add_progress_options(p)
     p.set_defaults(func=run_unmix)
 
 
 def run_unmix(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..config import from_dict, load_config_file
     from ..data.mixtures import load_mixture, load_reference_npz
     from ..errors import ConfigError, DataError
@@ -77,12 +114,15 @@ def run_unmix(args: argparse.Namespace) -> int:
             settings.window = args.window
         if args.nonlinear:
             settings.model = {"encoder": "mlp", "decoder": "mlp", **settings.model}
+        if args.batch_size:
+            settings.batch_size = args.batch_size
         if args.demixing:
             settings.demixing = args.demixing
-        settings.progress = not args.no_progress
+        settings.progress = show_progress(args)
         vae = settings
-    elif args.config or args.epochs or args.window or args.nonlinear or args.demixing:
-        raise ConfigError(f"--config/--epochs/--window/--nonlinear/--demixing apply to VAE methods, not {entry.name!r}")
+    elif args.config or args.epochs or args.window or args.batch_size or args.nonlinear or args.demixing:
+        raise ConfigError("--config/--epochs/--window/--batch-size/--nonlinear/--demixing apply to VAE methods, "
+                          f"not {entry.name!r}")
     with staged_dir(args.out) as out:
         result = separate(mix.mixtures, method, k, seed=args.seed, vae=vae,
                           run_dir=(out / "model") if vae is not None else None)
@@ -112,28 +152,46 @@ def run_unmix(args: argparse.Namespace) -> int:
     if metrics:
         line += f"; MCC {metrics['mcc']:.3f}" + (f", SI-SDR {metrics['si_sdr']:.1f} dB" if "si_sdr" in metrics else "")
         line += f", Amari {metrics['amari']:.3f}" if "amari" in metrics else ""
-    print(line)
+    say(args, line)
     return 0
+
+
+MIXTURE_EXAMPLES = """examples:
+  sigvae data mixture periodic --out mix.npz
+      3 periodic sources in 3 channels, 4000 samples at 1000 Hz
+  sigvae data mixture gaussian --sources 2 --sensors 4 --noise 0.1 --out mix.npz
+      2 Gaussian-process sources seen by 4 noisy channels; then: sigvae unmix mix.npz --method sobi --out unmixed
+"""
 
 
 def add_mixture_data_parser(dsub) -> None:
     """``sigvae data mixture``: write a generated mixture with its truth to an .npz (called by commands/data.py)."""
-    from ..data.mixtures import CONDITIONS
-
-    s = dsub.add_parser("mixture", help="export a mixture with its sources and mixing matrix to an .npz")
-    s.add_argument("condition", choices=CONDITIONS, help="periodic, gaussian (GP sources) or nonlinear (MLP mixing)")
-    s.add_argument("--out", required=True, help="output .npz (mixtures [C, T], sources [S, T], mixing [C, S], sample_rate)")
-    s.add_argument("--sources", type=positive_int, default=3)
-    s.add_argument("--sensors", type=positive_int, help="channels C >= sources (default: as many as sources)")
-    s.add_argument("--length", type=positive_int, default=4000, help="samples (default 4000)")
-    s.add_argument("--sample-rate", type=positive_int, default=1000)
-    s.add_argument("--noise", type=finite_float, default=0.0, help="observation-noise std relative to each channel's std")
-    s.add_argument("--max-condition", type=finite_float, default=10.0, help="bound on cond(mixing)")
-    s.add_argument("--seed", type=seed_int, default=0)
+    s = dsub.add_parser(
+        "mixture", help="export a mixture with its sources and mixing matrix to an .npz",
+        description="Generate mixtures of known sources (for 'sigvae unmix' or your own separation method)\n"
+        "and write them with their truth to an .npz: mixtures [C, T], sources [S, T],\n"
+        "mixing [C, S] (linear conditions only) and sample_rate.",
+        epilog=MIXTURE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("condition", choices=MIXTURE_CONDITIONS, help="periodic (periodic waveforms), gaussian (Gaussian-process "
+                   "sources) or nonlinear (Laplace sources through a random MLP mixing)")
+    s.add_argument("--out", required=True, help="output .npz file")
+    s.add_argument("--sources", type=positive_int, default=3, help="number of sources S (default: 3)")
+    s.add_argument("--sensors", type=positive_int, help="number of channels C >= S (default: as many as sources)")
+    s.add_argument("--length", type=positive_int, default=4000, help="samples per channel (default: 4000)")
+    s.add_argument("--sample-rate", type=positive_int, default=1000, help="sample rate in Hz (default: 1000)")
+    s.add_argument("--noise", type=finite_float, default=0.0,
+                   help="observation-noise standard deviation, relative to each channel's (default: 0)")
+    s.add_argument("--max-condition", type=finite_float, default=10.0,
+                   help="largest condition number of the mixing matrix (default: 10)")
+    add_seed(s, 0, "seed of the sources and the mixing")
+    add_progress_options(s)
     s.set_defaults(func=run_mixture_data)
 
 
 def run_mixture_data(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..config import from_dict
     from ..data.mixtures import MixtureConfig, make_mixture
     from ..errors import DataError
@@ -151,5 +209,5 @@ def run_mixture_data(args: argparse.Namespace) -> int:
         arrays["mixing"] = mix.mixing
     with output_file(args.out) as out_path:
         write_npz(out_path, **arrays)
-    print(f"wrote {mix.name}: {mix.channels} channels × {mix.length} samples, {mix.sources.shape[0]} sources, to {args.out}")
+    say(args, f"wrote {mix.name}: {mix.channels} channels × {mix.length} samples, {mix.sources.shape[0]} sources, to {args.out}")
     return 0

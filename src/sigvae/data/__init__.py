@@ -26,7 +26,7 @@ def _syntone(options: dict) -> GroundTruthSource:
     return SynTone(from_dict(SynToneConfig, options, where="syntone"))
 
 
-SOURCES.register("syntone", _syntone, description="tones: waveform × frequency × amplitude (seed 001)")
+SOURCES.register("syntone", _syntone, description="tones: waveform × frequency × amplitude")
 
 
 def _simvowels(options: dict) -> GroundTruthSource:
@@ -36,7 +36,7 @@ def _simvowels(options: dict) -> GroundTruthSource:
     return SimVowels(from_dict(SimVowelsConfig, options, where="simvowels"))
 
 
-SOURCES.register("simvowels", _simvowels, description="vowel utterances: speaker × vowel per frame (seed 000)")
+SOURCES.register("simvowels", _simvowels, description="vowel utterances: speaker × vowel per frame")
 
 
 def make_source(name: str, options: dict | None = None) -> GroundTruthSource:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -202,4 +203,56 @@ def read_audio_file(path: str | Path, dtype: str = "float32") -> tuple[np.ndarra
     return audio, rate
 
 
-__all__ = ["header_frames", "check_header_frames", "audio_file_info", "open_audio", "read_audio_block", "read_audio_file"]
+@dataclass
+class Conversion:
+    """What fitting inputs to a model's sample rate and channel count did, counted per input.
+
+    The data layer only counts; a command turns :meth:`describe` into one line (``sigvae:
+    12 files at 44100 Hz resampled to 16000 Hz; 3 stereo files mixed down to mono``), once
+    per command. ``unit`` names one input (``file`` for audio files, ``signal`` for the rows
+    of an ``.npz`` or a built-in source).
+    """
+
+    target_rate: int
+    target_channels: int
+    unit: str = "file"
+    #: input sample rate (Hz) → how many inputs were resampled from it
+    resampled: dict[int, int] = field(default_factory=dict)
+    #: input channel count → how many inputs were averaged down to the model's one channel
+    mixed_down: dict[int, int] = field(default_factory=dict)
+
+    def add(self, rate: int, channels: int, count: int = 1) -> None:
+        """Count ``count`` inputs of ``rate`` Hz and ``channels`` channels fitted to the target."""
+        rate, channels, count = int(rate), int(channels), int(count)
+        if count <= 0:
+            return
+        if rate != self.target_rate:
+            self.resampled[rate] = self.resampled.get(rate, 0) + count
+        if self.target_channels == 1 and channels > 1:  # other channel mismatches are refused
+            self.mixed_down[channels] = self.mixed_down.get(channels, 0) + count
+
+    def __bool__(self) -> bool:
+        return bool(self.resampled or self.mixed_down)
+
+    def _count(self, n: int, what: str = "") -> str:
+        return f"{n} {what}{self.unit}{'' if n == 1 else 's'}"
+
+    def describe(self) -> str | None:
+        """One clause per kind of change, joined by ``; `` (None when nothing was changed)."""
+        parts = []
+        if self.resampled:
+            rates = sorted(self.resampled.items(), key=lambda kv: (-kv[1], kv[0]))
+            items = [f"{self._count(n)} at {r} Hz" if i == 0 else f"{n} at {r} Hz" for i, (r, n) in enumerate(rates)]
+            parts.append(f"{_and(items)} resampled to {self.target_rate} Hz")
+        if self.mixed_down:
+            items = [self._count(n, "stereo ") if c == 2 else f"{self._count(n)} of {c} channels"
+                     for c, n in sorted(self.mixed_down.items())]
+            parts.append(f"{_and(items)} mixed down to mono")
+        return "; ".join(parts) or None
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+__all__ = ["Conversion", "header_frames", "check_header_frames", "audio_file_info", "open_audio", "read_audio_block", "read_audio_file"]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..limits import check_allocation, check_bytes, check_sample_rate
-from .audio import audio_file_info, read_audio_file
+from .audio import Conversion, audio_file_info, read_audio_file
 from .base import SignalSet
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
@@ -213,12 +213,12 @@ def _read_factor_csv(path: Path, files: list[Path]) -> tuple[np.ndarray, list[st
     return np.stack(cols, axis=1), list(names)
 
 
-def load_audio_folder(folder: str | Path, factors_csv: str | Path | None = None) -> SignalSet:
-    """Read every audio file in ``folder`` (sorted by name) into one SignalSet.
+def audio_folder_files(folder: str | Path) -> tuple[list[Path], list]:
+    """The audio files directly in ``folder`` (sorted by name) and their headers.
 
-    Clips shorter than the longest are zero-padded at the end; all files must share one
-    sample rate and channel count. ``factors_csv`` (default ``folder/factors.csv`` if it
-    exists) has a ``file`` column and one column per factor.
+    DataError if the folder does not exist, holds no audio file, an entry links outside it,
+    a file cannot be read as audio (or is empty, or cut short), or the files disagree on
+    their sample rate or channel count. Nothing but the headers is read.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -227,14 +227,77 @@ def load_audio_folder(folder: str | Path, factors_csv: str | Path | None = None)
                    if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     if not files:
         raise DataError(f"{folder}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
-    # Headers first: the rates and channel counts must agree, and the clips as read plus
-    # the array zero-padded to the longest (float32) must fit the memory budget.
     infos = [audio_file_info(fp) for fp in files]  # DataError for an unreadable, empty or cut file
     for fp, info in zip(files, infos):
         if info.samplerate != infos[0].samplerate:
             raise DataError(f"{fp}: sample rate {info.samplerate} Hz differs from {infos[0].samplerate} Hz of {files[0].name}")
         if info.channels != infos[0].channels:
             raise DataError(f"{fp}: {info.channels} channels, but {files[0].name} has {infos[0].channels}")
+    return files, infos
+
+
+def audio_folder_conversion(folder: str | Path, sample_rate: int | None = None,
+                            channels: int | None = None) -> Conversion:
+    """What fitting the audio files of ``folder`` to ``sample_rate`` Hz and ``channels``
+    channels resamples and mixes down, counted from the headers (:class:`Conversion`;
+    ``describe()`` gives the line a command prints). None: the folder's own rate or channel
+    count, i.e. nothing to change, which is what training on a folder does today (the model
+    takes the folder's rate and channel count; files that disagree are refused).
+    """
+    _, infos = audio_folder_files(folder)
+    out = Conversion(int(sample_rate or infos[0].samplerate), int(channels or infos[0].channels))
+    for info in infos:
+        out.add(info.samplerate, info.channels)
+    return out
+
+
+def folder_factors(folder: str | Path, files: list[Path],
+                   factors_csv: str | Path | None = None) -> tuple[np.ndarray | None, list[str]]:
+    """Factors [len(files), K] and their names from ``factors_csv`` (default ``folder/factors.csv``
+    if it exists; it must lie inside the folder), or (None, []) when there is no CSV."""
+    folder = Path(folder)
+    csv_path = Path(factors_csv) if factors_csv else folder / "factors.csv"
+    if not factors_csv and csv_path.is_file():  # an explicitly named CSV may live anywhere
+        contained(csv_path, folder, "factor CSV")
+    if factors_csv or csv_path.is_file():
+        return _read_factor_csv(csv_path, files)
+    return None, []
+
+
+def npz_names(path: str | Path, count: int) -> list[str] | None:
+    """The ``names`` member of the ``.npz`` at ``path`` (one text per signal), or None if it has none.
+
+    DataError if ``names`` is not a 1-D array of text with ``count`` entries. Only that
+    member is read (its header is checked against the memory budget first).
+    """
+    path = Path(path)
+    header = npz_headers(path).get("names")
+    if header is None:
+        return None
+    shape, dtype, _, _ = header
+    if dtype is None or dtype.kind not in "US" or len(shape) != 1 or shape[0] != int(count):
+        raise DataError(f"{path}: 'names' must be a 1-D array of text with one entry per signal ({int(count)}), "
+                        f"got shape {shape} of {dtype if dtype is not None else 'raw bytes'}")
+    check_allocation(f"{path}: array 'names'", shape, 2 * dtype.itemsize)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            values = z["names"]
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values.tolist()]
+
+
+def load_audio_folder(folder: str | Path, factors_csv: str | Path | None = None) -> SignalSet:
+    """Read every audio file in ``folder`` (sorted by name) into one SignalSet.
+
+    Clips shorter than the longest are zero-padded at the end; all files must share one
+    sample rate and channel count. ``factors_csv`` (default ``folder/factors.csv`` if it
+    exists) has a ``file`` column and one column per factor.
+    """
+    folder = Path(folder)
+    # Headers first: the rates and channel counts must agree, and the clips as read plus
+    # the array zero-padded to the longest (float32) must fit the memory budget.
+    files, infos = audio_folder_files(folder)
     longest = max(info.frames for info in infos)
     check_bytes(f"{folder}: {len(files)} clips of {infos[0].channels} channel(s) zero-padded to the longest "
                 f"({longest} frames)", 4 * infos[0].channels * (sum(info.frames for info in infos) + len(files) * longest))
@@ -246,10 +309,5 @@ def load_audio_folder(folder: str | Path, factors_csv: str | Path | None = None)
     signals = np.zeros((len(clips), chans, length), dtype=np.float32)
     for i, c in enumerate(clips):
         signals[i, :, : c.shape[1]] = c
-    factors, names = None, []
-    csv_path = Path(factors_csv) if factors_csv else folder / "factors.csv"
-    if not factors_csv and csv_path.is_file():  # an explicitly named CSV may live anywhere
-        contained(csv_path, folder, "factor CSV")
-    if factors_csv or csv_path.is_file():
-        factors, names = _read_factor_csv(csv_path, files)
+    factors, names = folder_factors(folder, files, factors_csv)
     return SignalSet(signals, rate, factors, names, name=folder.name)

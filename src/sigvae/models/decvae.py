@@ -157,7 +157,7 @@ class _ConvFrameEncoder(nn.Module):
         return self.net(frames[:, None, :]).mean(-1)
 
 
-@register_model("decvae", DecVAEConfig, description="DecVAE (seed 000): decomposition loss + β·KL, β = 1, FD components")
+@register_model("decvae", DecVAEConfig, description="DecVAE: decomposition loss + β·KL, β = 1, FD components")
 class DecVAE(SigModel):
     """Encoder-only variational decomposition autoencoder with frame (Z) and utterance (S) subspaces."""
 

@@ -1,4 +1,4 @@
-"""Single-channel source separation with a multi-decoder spectrogram VAE (after seed 004).
+"""Single-channel source separation with a multi-decoder spectrogram VAE.
 
 The mixture x [C, T] (C channels, each separated on the same masks' terms) is turned
 into its STFT X and the log-magnitude features u = (clamp(20 log10(|X|/r), −80) + 80)/80
@@ -145,7 +145,7 @@ class _Decoder(nn.Module):
 
 
 @register_model("separator", SeparatorConfig,
-                description="multi-decoder spectrogram VAE for source separation: one latent + decoder per source, soft masks (seed 004)")
+                description="multi-decoder spectrogram VAE for source separation: one latent + decoder per source, soft masks")
 class Separator(SigModel):
     """Encoder → one Gaussian latent map per source → one decoder per source → soft masks."""
 
@@ -291,27 +291,61 @@ class Separator(SigModel):
 
     # --- separation ------------------------------------------------------------------------
     @torch.no_grad()
-    def separate(self, mixture: np.ndarray | torch.Tensor, chunk_seconds: float = 10.0, overlap_seconds: float = 2.0,
-                 batch: int = 2) -> np.ndarray:
-        """Separate a whole recording [C, T] (C = ``in_channels``) → estimates [K, C, T] (float32).
+    def separate(self, mixture: np.ndarray | torch.Tensor, sample_rate: int | None = None, *, chunk_seconds: float = 10.0,
+                 overlap_seconds: float = 2.0, batch_size: int = 2) -> np.ndarray:
+        """Separate a whole recording [C, T] at ``sample_rate`` Hz → estimates [K, C, T] (float32).
 
-        The recording is scaled to a fixed RMS (and back), then processed in chunks of
-        ``chunk_seconds`` overlapping by ``overlap_seconds`` (cross-faded over a quarter
-        of the overlap), ``batch`` chunks at a time, so memory does not grow with length.
+        ``sample_rate``: the recording's rate (default: the model's). At another rate the
+        recording is resampled to the model's (polyphase) and the estimates back to
+        ``sample_rate``; they have the recording's T samples either way. Channels: C =
+        ``in_channels``; a mono model separates each of C channels on its own, and a mono
+        recording given to a multichannel model is duplicated to its channels (the
+        estimates averaged back to mono). The K estimates are in the order of
+        ``config.names``.
+
+        Each recording (or channel, for a mono model) is scaled to a fixed RMS (and back),
+        then processed in chunks of ``chunk_seconds`` overlapping by ``overlap_seconds``
+        (cross-faded over a quarter of the overlap), ``batch_size`` chunks at a time, so
+        memory does not grow with length. ``sigvae separate`` gives the same estimates.
         """
+        from ..data.tracks import resample
+        from ..errors import ConfigError
+        from ..limits import check_sample_rate
+
+        if not chunk_seconds > 0:
+            raise ConfigError(f"chunk_seconds must be > 0, got {chunk_seconds}")
+        if not 0 <= overlap_seconds < chunk_seconds:
+            raise ConfigError(f"overlap_seconds must be >= 0 and less than chunk_seconds ({chunk_seconds}), got {overlap_seconds}")
+        c = self.config
+        x = mixture.detach().cpu().numpy() if torch.is_tensor(mixture) else np.asarray(mixture)
+        x = x.astype(np.float32, copy=False)
+        rate = c.sample_rate if sample_rate is None else check_sample_rate(sample_rate, "separate")
+        if x.ndim != 2 or x.size == 0 or (x.shape[0] != c.in_channels and 1 not in (x.shape[0], c.in_channels)):
+            raise DataError(f"mixture must be [channels, samples] with {c.in_channels} channel(s) (or 1, or any count "
+                            f"for a mono model), got shape {x.shape}")
+        length = x.shape[1]
+        x = resample(x, rate, c.sample_rate)
+        if x.shape[0] == c.in_channels:
+            groups = [x]  # as the model takes it
+        elif c.in_channels == 1:
+            groups = [x[i : i + 1] for i in range(x.shape[0])]  # a mono model: every channel on its own
+        else:
+            groups = [np.repeat(x, c.in_channels, 0)]  # a mono recording for a multichannel model
         was_training = self.training
         self.eval()
-        x = torch.as_tensor(np.asarray(mixture, np.float32) if not torch.is_tensor(mixture) else mixture).float().to(self.device)
-        if x.ndim != 2 or x.shape[0] != self.config.in_channels:
-            raise DataError(f"mixture must be [channels={self.config.in_channels}, samples], got shape {tuple(x.shape)}")
-        rms = float(x.pow(2).mean().sqrt())
-        scale = TARGET_RMS / max(rms, 1e-5)
-        sr = self.config.sample_rate
-        chunk = max(self.align, int(round(chunk_seconds * sr)) // self.align * self.align)
-        overlap = int(round(overlap_seconds * sr))
-        est = separate_in_chunks(self._separate_batch, x * scale, chunk, min(overlap, chunk - self.align), align=self.align, batch=batch)
+        chunk = max(self.align, int(round(chunk_seconds * c.sample_rate)) // self.align * self.align)
+        overlap = min(int(round(overlap_seconds * c.sample_rate)), chunk - self.align)
+        parts = []
+        for g in groups:
+            g = torch.from_numpy(np.ascontiguousarray(g)).to(self.device)
+            scale = TARGET_RMS / max(float(g.pow(2).mean().sqrt()), 1e-5)
+            est = separate_in_chunks(self._separate_batch, g * scale, chunk, overlap, align=self.align, batch=batch_size)
+            parts.append((est / scale).cpu().numpy().astype(np.float32))  # [K, Cm, T']
         self.train(was_training)
-        return (est / scale).cpu().numpy().astype(np.float32)
+        est = np.concatenate(parts, 1) if len(parts) > 1 else parts[0]
+        if est.shape[1] != x.shape[0]:
+            est = est.mean(1, keepdims=True)  # duplicated mono: back to one channel
+        return resample(est, c.sample_rate, rate)[..., :length]
 
 
 def _is_plain_name(name: str) -> bool:

@@ -154,7 +154,7 @@ class ResBlock(nn.Module):
         return x + self.body(x)
 
 
-@register_model("vqvae", VQVAEConfig, description="VQ-VAE on the STFT (real/imag channels), EMA codebook 32 × 64 (seed 003)")
+@register_model("vqvae", VQVAEConfig, description="VQ-VAE on the STFT (real/imag channels), EMA codebook 32 × 64")
 class STFTVQVAE(SigModel):
     """VQ-VAE on the STFT with an EMA codebook; with ``gamma > 0`` the Barlow Twins VQ-VAE."""
 
@@ -322,7 +322,7 @@ class STFTVQVAE(SigModel):
 
 register_preset(
     "barlow_vqvae", "vqvae",
-    "Barlow Twins VQ-VAE: two augmented views, trained projector, γ = 0.2 (seed 003 used 1)",
+    "Barlow Twins VQ-VAE: two augmented views, trained projector, γ = 0.2",
     {"gamma": 0.2, "augment": True},
 )
 

@@ -8,8 +8,8 @@ overlapping windows of the whitened mixtures.
 ``VAE@BASELINE`` (e.g. ``arflow_vae@fastica``) refines a classical separation: the baseline
 chooses the rotation, the VAE keeps it and learns a denoising filter per source under its
 temporal prior (settings ``init: BASELINE``, ``train_rotation: false``). It exists because
-with observation noise the VAEs' own objective prefers a wrong rotation (BENCHMARKS.md,
-issue 6) while, given the rotation, their posterior means denoise better than the baseline.
+with observation noise the VAEs' own objective prefers a wrong rotation (BENCHMARKS.md)
+while, given the rotation, their posterior means denoise better than the baseline.
 """
 
 from __future__ import annotations
@@ -25,22 +25,8 @@ from torch.utils.data import Dataset
 from ..config import check, from_dict
 from ..errors import ConfigError, DataError
 from ..io import confined_to
-from ..registry import Registry
+from .catalog import METHODS, parse_method
 from .classical import BASELINES, Separation, _check, whitener
-
-#: Separation method name → ("baseline", function name) or ("vae", model registry name).
-METHODS: Registry = Registry("separation method")
-for _name, _desc in (("pca", "principal components, whitened (ignores independence)"),
-                     ("fastica", "FastICA (scikit-learn, logcosh)"),
-                     ("amuse", "AMUSE: one lagged covariance (second order)"),
-                     ("sobi", "SOBI: joint diagonalisation of 20 lagged covariances")):
-    METHODS.register(_name, ("baseline", _name), description=_desc)
-for _name, _model, _desc in (("vae", "bss_vae", "sequence VAE, N(0, I) prior"),
-                             ("gp_vae", "gp_vae", "sequence VAE, exact GP prior per source"),
-                             ("skr_vae", "skr_vae", "SKR-VAE: kernel-regression prior per source"),
-                             ("arflow_vae", "arflow_vae", "AR-Flow VAE: autoregressive flow prior per source")):
-    METHODS.register(_name, ("vae", _model), description=_desc)
-
 
 #: Steps of past energy the AR-flow prior's scale follows in the separation methods.
 ARFLOW_ENERGY_WINDOW = 50
@@ -168,20 +154,6 @@ def vae_separate(x: np.ndarray, k: int, model_name: str, seed: int = 0, settings
     unmixing = s @ np.linalg.pinv(xc)
     history = result.history
     return Separation(s, unmixing, {**info, "train_seconds": result.seconds, "final_loss": history[-1].get("train/loss") if history else None})
-
-
-def parse_method(method: str) -> tuple[str, str | None]:
-    """``"arflow_vae@fastica"`` → (``"arflow_vae"``, ``"fastica"``); a plain name → (name, None).
-
-    Raises ConfigError for an unknown name, or an ``@`` after a baseline or before a non-baseline.
-    """
-    name, at, init = method.partition("@")
-    entry = METHODS.get(name)
-    if not at:
-        return entry.name, None
-    if entry.obj[0] != "vae" or init not in BASELINES:
-        raise ConfigError(f"{method!r}: 'VAE@BASELINE' needs a VAE method before '@' and one of {', '.join(BASELINES)} after it")
-    return entry.name, init
 
 
 def check_separation_memory(channels: int, length: int) -> None:

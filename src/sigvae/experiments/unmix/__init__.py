@@ -37,7 +37,7 @@ def _report(cfg, results, report, folder):
 
 TASK = Task(
     name="unmix",
-    description="blind source separation: classical methods vs structured-prior VAEs on synthetic mixtures (issue 6)",
+    description="blind source separation: classical methods vs structured-prior VAEs on synthetic mixtures",
     config_class=UnmixConfig,
     profiles=PROFILES,
     run=_run,
