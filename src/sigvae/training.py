@@ -231,10 +231,12 @@ class SigLightningModule(L.LightningModule):
         c = self.train_config
         # Noise for this step depends only on (seed, epoch, batch, rank): exact resumes.
         torch.manual_seed((c.seed * 1_000_003 + self.current_epoch * 100_003 + batch_idx) * 64 + self.global_rank)
-        out = self.model.step(batch, "train")
-        self._check_finite(out, f"epoch {self.current_epoch}, batch {batch_idx}")
         opts = self.optimizers()
         opts = opts if isinstance(opts, list) else [opts]
+        # Lightning counts one step per optimiser step (restored from checkpoints on resume).
+        self.model.train_step = self.global_step // len(opts)
+        out = self.model.step(batch, "train")
+        self._check_finite(out, f"epoch {self.current_epoch}, batch {batch_idx}")
         for opt in opts:
             opt.zero_grad()
         self.manual_backward(sum(out.losses.values()))
@@ -796,7 +798,10 @@ def _train_in(run_dir: Path, model, data, model_config, train_config, tcfg, num_
             train_set, val_set = signals.split(tcfg.val_fraction, tcfg.seed)
         else:
             train_set, val_set = signals, None
-        train_ds, val_ds = SignalDataset(train_set), SignalDataset(val_set) if val_set is not None else None
+        if MODELS.get(model).obj.module.needs_pairs:
+            train_ds, val_ds = _pair_datasets(train_set, val_set, source, tcfg.seed, getattr(mcfg, "pair_k", 0))
+        else:
+            train_ds, val_ds = SignalDataset(train_set), SignalDataset(val_set) if val_set is not None else None
         data_meta = {
             "num_examples": len(signals), "sample_rate": signals.sample_rate, "length": signals.length,
             "channels": signals.channels, "factor_names": signals.factor_names, "factor_sizes": signals.factor_sizes,
@@ -833,6 +838,23 @@ def _train_in(run_dir: Path, model, data, model_config, train_config, tcfg, num_
         if is_global_zero():
             os.environ.pop(RUN_DIR_ENV, None)
             _record_epochs(run_dir, run_info, result)
+
+
+def _pair_datasets(train_set, val_set, source, seed: int, k: int) -> tuple[Dataset, Dataset | None]:
+    """Pair datasets (``sigvae.data.pairs``) for a model with ``needs_pairs``: rendered by the
+    source for a generator, found in the factor table for a users' data set. ``k`` 0: the
+    number of changed factors is drawn per pair. A validation split without pairs is left out."""
+    from .data.pairs import pair_dataset
+    from .errors import DataError
+
+    train_ds = pair_dataset(train_set, source, seed, k or None)
+    val_ds = None
+    if val_set is not None:
+        try:
+            val_ds = pair_dataset(val_set, source, seed + 1, k or None)
+        except DataError:
+            val_ds = None  # too few rows to pair in the validation split: train without one
+    return train_ds, val_ds
 
 
 def _data_used(train_ds: Dataset, val_ds: Dataset | None, mcfg: Any, data_meta: dict) -> dict:

@@ -22,8 +22,9 @@ from .common import (
 #: The registered models, known without importing them (and torch) for ``--help``;
 #: tests/test_cli_surface.py checks this against :data:`sigvae.models.MODELS`.
 MODEL_NAMES = (
-    "arflow_vae", "barlow_vqvae", "beta_decvae", "beta_tcvae", "beta_vae", "bss_vae", "decae", "decvae",
-    "decvae_large", "factor_vae", "gp_vae", "separator", "skr_vae", "vae", "vqvae",
+    "ada_gvae", "ada_ml_vae", "annealed_vae", "arflow_vae", "barlow_vqvae", "beta_decvae", "beta_tcvae", "beta_vae", "bss_vae",
+    "decae", "decvae", "decvae_large", "dip_vae_i", "dip_vae_ii", "factor_vae", "gp_vae", "separator",
+    "skr_vae", "vae", "vqvae",
 )
 
 #: The built-in data sources (checked against :data:`sigvae.data.SOURCES` the same way).

@@ -28,6 +28,9 @@ from . import decvae  # noqa: E402,F401  isort: skip
 from . import bss_vae  # noqa: E402,F401  isort: skip
 from . import separator  # noqa: E402,F401  isort: skip
 from . import vqvae  # noqa: E402,F401  isort: skip
+from . import adagvae  # noqa: E402,F401  isort: skip
+from . import dipvae  # noqa: E402,F401  isort: skip
+from . import annealed  # noqa: E402,F401  isort: skip
 
 
 def build_config(name: str, overrides: dict | None = None) -> ModelConfig:

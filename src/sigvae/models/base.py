@@ -76,6 +76,14 @@ class SigModel(nn.Module):
     config_class: type[ModelConfig] = ModelConfig
     #: The registry name, filled in when the model is built through :func:`build_model`.
     registry_name: str = ""
+    #: True for models trained on pairs of observations sharing some factors (batches carry
+    #: ``x`` and ``x2``, see ``sigvae.data.pairs``): training builds pair datasets for them.
+    needs_pairs: bool = False
+    #: Training steps (batches) done before the current one. The training path sets it before
+    #: each ``step(batch, "train")`` from Lightning's step counter, which checkpoints carry, so
+    #: a resumed run sees the same values as an uninterrupted one. Losses that follow a
+    #: schedule (annealed_vae's capacity) read it; 0 for a model that is not being trained.
+    train_step: int = 0
 
     def __init__(self, config: ModelConfig):
         super().__init__()

@@ -10,6 +10,8 @@ from ..task import Metric, TaskConfig, seeds_setting, setting, threads_setting
 
 NEURAL = ("vae", "beta_vae", "factor_vae", "beta_tcvae")
 BASELINE_NAMES = ("pca", "fastica")
+#: Weakly supervised models: trained on pairs of clips sharing all but k factors, scored on single clips.
+WEAKLY_SUPERVISED = ("ada_gvae", "ada_ml_vae")
 
 #: The measures the summary ranks the models on (disentanglement), in table order.
 HEADLINE = [
@@ -29,10 +31,16 @@ SECONDARY = [
 COST = [Metric("train_seconds", "Training time (s)", higher_is_better=False)]
 
 
+def all_models() -> list[str]:
+    """What ``--models all`` runs: every disentanglement model the task knows (the
+    unsupervised ones, the weakly supervised ones, the linear references)."""
+    return list(NEURAL + WEAKLY_SUPERVISED + BASELINE_NAMES)
+
+
 def _model_names() -> list[str]:
     from ...models import MODELS
 
-    return sorted(set(MODELS.names()) | set(BASELINE_NAMES))
+    return ["all", *sorted(set(MODELS.names()) | set(BASELINE_NAMES))]
 
 
 def _data_spec(value: str, config_file: str, key: str, flag: str) -> str:
@@ -75,8 +83,8 @@ class SynToneBenchmarkConfig(TaskConfig):
     eval_fraction: float = setting(0.25, help="share of an .npz's clips held out for the metrics")
     data_seed: int = setting(1234, help="seed of the clips drawn (evaluation clips: data_seed + 1)")
     models: list[str] = setting(list(NEURAL + BASELINE_NAMES), flag=True, choices=_model_names,
-                                help=f"comma-separated subset of {','.join(NEURAL + BASELINE_NAMES)} "
-                                     "(any registered model works)")
+                                help=f"comma-separated subset of {','.join(NEURAL + WEAKLY_SUPERVISED + BASELINE_NAMES)} "
+                                     "(any registered model works), or 'all' for every one of those")
     latent_dim: int = setting(8, flag=True, help="latent dimensions (and PCA/FastICA components)")
     epochs: int = setting(10, flag=True, help="training epochs per run")
     batch_size: int = setting(32, help="training batch size")
@@ -155,6 +163,8 @@ def prepare(values: dict, given: set[str]) -> dict:
     models = values.get("models", list(NEURAL + BASELINE_NAMES))
     if not isinstance(models, list):
         return values  # refused as a wrong type when the settings are read
+    if "all" in models:  # 'all' among other names adds nothing: it already names every model
+        models = values["models"] = all_models()
     if "model_configs" not in given:
         profile_mc = values.get("model_configs", SynToneBenchmarkConfig().model_configs)
         values["model_configs"] = {k: v for k, v in profile_mc.items() if k in models}

@@ -121,8 +121,15 @@ def train_neural(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchD
     net = build_model(name, mcfg)
     if resume:  # count the epochs already done so the bar's estimate stays right
         progress.advance(runs.epochs_done(folder))
+    if net.needs_pairs:  # weakly supervised: pairs sharing all but k factors, drawn from the data seed
+        from ...data.pairs import pair_dataset
+
+        k = getattr(mcfg, "pair_k", 0) or None
+        train_ds, val_ds = (pair_dataset(part, data.source, cfg.data_seed + i, k) for i, part in enumerate((train_set, val_set)))
+    else:
+        train_ds, val_ds = SignalDataset(train_set), SignalDataset(val_set)
     result = fit(
-        net, SignalDataset(train_set), SignalDataset(val_set), tcfg, folder, resume=resume,
+        net, train_ds, val_ds, tcfg, folder, resume=resume,
         callbacks=[progress], loggers=False,
         metadata={
             "model": net.registry_name, "data": data.name, "num_examples": len(data.train), "seed": seed,
