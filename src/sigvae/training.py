@@ -42,10 +42,9 @@ from .errors import ConfigError, Interrupted, ModelFileError, TrainingDivergedEr
 from .io import replace_dir, write_json
 from .models import MODELS, SigModel, build_config, build_model
 
-# Known-noise warnings from Lightning that say nothing about the user's run.
-warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
-warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+# Known-noise warnings from Lightning that say nothing about the user's run; ignored only
+# while fit() runs Lightning, so importing this module leaves the warning filters alone.
+_LIGHTNING_NOISE = (".*no `val_dataloader`.*", ".*LeafSpec.*", ".*does not have many workers.*")
 
 RUN_FILE = "run.json"
 RUN_DIR_ENV = "SIGVAE_RUN_DIR"  # lets DDP worker processes find the folder rank 0 chose (ignored by rank 0)
@@ -603,21 +602,24 @@ def fit(
         if resume:
             _keep_logged_epochs(csv_logger, done_epoch)
         logger_list = [csv_logger, TensorBoardLogger(run_dir, name="logs", version="", default_hp_metric=False)]
-    trainer = L.Trainer(
-        max_epochs=config.epochs, accelerator=config.accelerator,
-        devices=int(config.devices) if str(config.devices).isdigit() else config.devices,
-        strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
-        # Lightning's own bars (nested, with a validation bar, redrawn into log files) stay
-        # off: TrainingProgress is the one progress display of a run.
-        callbacks=cbs, logger=logger_list, enable_progress_bar=False,
-        enable_model_summary=False, log_every_n_steps=max(1, min(config.log_every_n_steps, len(train_data) // config.batch_size)),
-        num_sanity_val_steps=0, default_root_dir=run_dir, plugins=[atomic_checkpoint_io()],
-        **({} if has_val else {"limit_val_batches": 0}),
-    )
-    trainer.fit(
-        module, _loader(train_data, config, True), _loader(val_data, config, False) if has_val else None,
-        ckpt_path=str(last) if resume else None, weights_only=True,
-    )
+    with warnings.catch_warnings():
+        for message in _LIGHTNING_NOISE:
+            warnings.filterwarnings("ignore", message=message)
+        trainer = L.Trainer(
+            max_epochs=config.epochs, accelerator=config.accelerator,
+            devices=int(config.devices) if str(config.devices).isdigit() else config.devices,
+            strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
+            # Lightning's own bars (nested, with a validation bar, redrawn into log files) stay
+            # off: TrainingProgress is the one progress display of a run.
+            callbacks=cbs, logger=logger_list, enable_progress_bar=False,
+            enable_model_summary=False, log_every_n_steps=max(1, min(config.log_every_n_steps, len(train_data) // config.batch_size)),
+            num_sanity_val_steps=0, default_root_dir=run_dir, plugins=[atomic_checkpoint_io()],
+            **({} if has_val else {"limit_val_batches": 0}),
+        )
+        trainer.fit(
+            module, _loader(train_data, config, True), _loader(val_data, config, False) if has_val else None,
+            ckpt_path=str(last) if resume else None, weights_only=True,
+        )
     seconds = history.elapsed()
     ckpt_cb = cbs[0]
     best = getattr(ckpt_cb, "best_model_score", None)

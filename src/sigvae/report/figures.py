@@ -1,12 +1,21 @@
-"""Figures as matplotlib ``Figure`` objects (Agg backend; nothing is shown on screen)."""
+"""Figures as matplotlib ``Figure`` objects, made without pyplot.
+
+Nothing here touches pyplot or the process's matplotlib backend: a ``Figure`` made
+directly draws through its own canvas when saved, is never shown on screen and needs no
+closing (it is freed with its last reference). So importing this module in a notebook
+keeps the notebook's backend (inline plots) as it was.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kwargs):
+    """``pyplot.subplots`` without pyplot: ``(fig, axes)`` for a new, unmanaged ``Figure``."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def _show(ax, feat: np.ndarray, title: str | None = None) -> None:
@@ -26,7 +35,7 @@ def _show(ax, feat: np.ndarray, title: str | None = None) -> None:
 def feature_grid(rows: list[np.ndarray], row_labels: list[str], col_labels: list[str] | None = None, title: str = ""):
     """A grid of spectrograms or waveforms: ``rows[i]`` is [N, ...] features for row i."""
     n_rows, n_cols = len(rows), len(rows[0])
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols + 0.6, 1.4 * n_rows + 0.4), squeeze=False)
+    fig, axes = subplots(n_rows, n_cols, figsize=(1.6 * n_cols + 0.6, 1.4 * n_rows + 0.4), squeeze=False)
     for i, feats in enumerate(rows):
         for j in range(n_cols):
             _show(axes[i, j], feats[j], col_labels[j] if (col_labels and i == 0) else None)
@@ -45,7 +54,7 @@ def traversal_grid(values: np.ndarray, feats: np.ndarray, title: str = ""):
 
 def loss_curves(histories: dict[str, list[dict]], keys: tuple[str, ...] = ("train/loss", "val/loss"), title: str = "Loss"):
     """One line per (run, key) over epochs; ``histories`` maps a label to a training history."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     for label, hist in histories.items():
         for k in keys:
             ep = [h["epoch"] for h in hist if k in h]
@@ -61,7 +70,7 @@ def loss_curves(histories: dict[str, list[dict]], keys: tuple[str, ...] = ("trai
 
 def metric_bars(summary: list[dict], metrics: list[str], models: list[str], title: str = ""):
     """Grouped bars: mean ± std per model for each metric (``summary`` from report.summarise)."""
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(metrics) * len(models) / 3), 3.6))
+    fig, ax = subplots(figsize=(max(6, 1.1 * len(metrics) * len(models) / 3), 3.6))
     width = 0.8 / max(1, len(models))
     look = {(s["model"], s["metric"]): s for s in summary}
     for i, m in enumerate(models):
@@ -79,7 +88,7 @@ def metric_bars(summary: list[dict], metrics: list[str], models: list[str], titl
 def heatmap(matrix: np.ndarray, row_labels: list[str], col_labels: list[str], title: str = "", cmap: str = "viridis"):
     """An annotated heat map, e.g. mutual information latent × factor."""
     m = np.asarray(matrix)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * m.shape[1], 0.8 + 0.35 * m.shape[0]))
+    fig, ax = subplots(figsize=(1.0 + 0.9 * m.shape[1], 0.8 + 0.35 * m.shape[0]))
     im = ax.imshow(m, cmap=cmap, aspect="auto")
     ax.set_xticks(range(m.shape[1]))
     ax.set_xticklabels(col_labels, fontsize=8)
@@ -112,7 +121,7 @@ def metric_panels(summary: list[dict], metrics: list, models: list[str], title: 
     cols = min(per_row, max(1, len(pairs)))
     rows = -(-len(pairs) // cols)
     height = 0.45 + 0.28 * len(models)
-    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH_INCHES, rows * height + 0.6), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(PAGE_WIDTH_INCHES, rows * height + 0.6), squeeze=False)
     y = np.arange(len(models))
     for n, (key, label) in enumerate(pairs):
         ax = axes[n // cols, n % cols]
@@ -149,7 +158,7 @@ def heatmap_grid(matrices: dict[str, np.ndarray], row_labels: list[str], col_lab
     rows = -(-len(arrays) // cols)
     shape = next(iter(arrays.values())).shape if arrays else (1, 1)
     height = 0.9 + 0.3 * shape[0]
-    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH_INCHES, rows * height + 0.5), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(PAGE_WIDTH_INCHES, rows * height + 0.5), squeeze=False)
     im = None
     for n, (name, m) in enumerate(arrays.items()):
         ax = axes[n // cols, n % cols]
@@ -188,7 +197,7 @@ def unmix_figure(mixtures: np.ndarray, estimate: np.ndarray, sources: np.ndarray
         rest = [j for j in range(estimate.shape[0]) if j not in set(perm.tolist())]
         est = np.concatenate([estimate[perm] * sign[:, None], estimate[rest]])
     panels = [("mixtures", mixtures)] + ([("references", sources)] if sources is not None else []) + [("estimates", est)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 0.5 + 0.9 * max(p[1].shape[0] for p in panels)),
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 0.5 + 0.9 * max(p[1].shape[0] for p in panels)),
                              squeeze=False)
     for ax, (title, sig) in zip(axes[0], panels):
         for i, trace in enumerate(sig):

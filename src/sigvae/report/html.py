@@ -85,12 +85,13 @@ class Report:
         self.parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
     def figure(self, fig, name: str, caption: str = "") -> Path:
-        """Embed a matplotlib figure and save it as ``figures/<name>.png``; closes the figure."""
-        import matplotlib.pyplot as plt
+        """Embed a matplotlib figure and save it as ``figures/<name>.png``.
 
+        The figures of :mod:`sigvae.report.figures` are plain ``Figure`` objects, not made
+        through pyplot, so nothing needs closing and pyplot's state is left as it was.
+        """
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
         png = buf.getvalue()
         path = write_bytes(self.figures_dir / f"{safe_name(name, 'figure name')}.png", png)
         data = base64.b64encode(png).decode("ascii")

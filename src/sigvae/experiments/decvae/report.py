@@ -81,11 +81,10 @@ def subspace_section(cfg: DecVAEBenchmarkConfig, results: TaskResults, report) -
 
 
 def response_figure(resp: dict, names: list[str], title: str):
-    import matplotlib.pyplot as plt
-
     from ...data.simvowels import VOWELS
+    from ...report.figures import subplots
 
-    fig, axes = plt.subplots(1, len(resp), figsize=(5 * len(resp), 3.4))
+    fig, axes = subplots(1, len(resp), figsize=(5 * len(resp), 3.4))
     for ax, (factor, (values, mean, std)) in zip(np.atleast_1d(axes), resp.items()):
         x = np.arange(len(values)) if factor == "vowel" else values
         for s, name in enumerate(names):

@@ -69,14 +69,13 @@ def _example(cfg: SeparateConfig, example: dict, report) -> None:
 
 def _spectrograms(mixture, refs, ests: dict, names: list[str], sr: int, n_fft: int):
     """Rows: mixture, references, each method's estimates; one column per source (dB, magma)."""
-    import matplotlib.pyplot as plt
-
     from ...data.stft import STFT
+    from ...report.figures import subplots
 
     stft = STFT(n_fft, n_fft // 4)
     rows = [("mixture", [mixture] * len(names)), ("reference", list(refs))]
     rows += [(LABELS.get(m, m), list(e)) for m, e in ests.items()]
-    fig, axes = plt.subplots(len(rows), len(names), figsize=(3.2 * len(names), 1.5 * len(rows) + 0.5), squeeze=False)
+    fig, axes = subplots(len(rows), len(names), figsize=(3.2 * len(names), 1.5 * len(rows) + 0.5), squeeze=False)
     for i, (label, waves) in enumerate(rows):
         for k, w in enumerate(waves):
             mag = stft(np.asarray(w, np.float32)).abs().numpy()

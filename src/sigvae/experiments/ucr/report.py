@@ -122,10 +122,10 @@ def _every_probe(report, summary: list[dict], names: list[str], labels: list[str
 
 
 def _reconstructions(report, recon) -> None:
-    import matplotlib.pyplot as plt
+    from ...report.figures import subplots
 
     name, label, x, xh = recon
-    fig, axes = plt.subplots(1, len(x), figsize=(3 * len(x), 2.4), squeeze=False)
+    fig, axes = subplots(1, len(x), figsize=(3 * len(x), 2.4), squeeze=False)
     for i in range(len(x)):
         axes[0, i].plot(x[i, 0], lw=1, label="input")
         axes[0, i].plot(xh[i, 0], lw=1, label="reconstruction")
@@ -137,9 +137,9 @@ def _reconstructions(report, recon) -> None:
 
 
 def _codebook_usage(report, usage: dict) -> None:
-    import matplotlib.pyplot as plt
+    from ...report.figures import subplots
 
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig, ax = subplots(figsize=(7, 3))
     for (n, m, s), counts in usage.items():
         ax.plot(np.sort(counts)[::-1] / counts.sum(), marker=".", lw=0.8, label=f"{n} {m} s{s}")
     ax.set_xlabel("code rank")

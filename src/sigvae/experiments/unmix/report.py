@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ...report.figures import heatmap_grid, unmix_figure
+from ...report.figures import heatmap_grid, subplots, unmix_figure
 from ...report.results import summarise
 from ..task import TaskResults
 from .config import AMARI, CONDITION_NOTES, LABELS, MCC, SECONDS, SI_SDR, SIR, UnmixConfig
@@ -78,9 +78,7 @@ def _prior_cost(cfg: UnmixConfig, rep, cost: list[dict]) -> None:
 
 
 def _cost_figure(table: list[list]):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = subplots(figsize=(5, 3.5))
     lengths = [r[0] for r in table]
     ax.loglog(lengths, [r[1] for r in table], "o-", label="exact GP prior")
     ax.loglog(lengths, [r[2] for r in table], "s-", label="SKR prior")
