@@ -1,4 +1,5 @@
-"""The one memory budget every command checks before it allocates what a request sizes.
+"""The one memory budget every command checks before it allocates what a request sizes,
+and the one CPU-thread cap (:func:`thread_limit`) that ``--threads`` sets.
 
 A request — ``--num-examples``, ``--n``, ``--steps``, a generator's options, an audio
 file's header, the shapes an ``.npz`` declares, a model's ``config.json`` — sizes arrays
@@ -30,6 +31,7 @@ import math
 import numbers
 import os
 import re
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -246,8 +248,27 @@ def resample_filter_bytes(rate: int, target: int) -> int:
     return 8 * (20 * max(target // g, rate // g) + 1)
 
 
+@contextmanager
+def thread_limit(threads: int):
+    """Cap torch's and the BLAS libraries' CPU threads for the block (0: leave them)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    if not threads:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 __all__ = [
     "ENV_VAR", "DEFAULT_FRACTION", "HOW_TO_RAISE", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE",
     "available_memory", "total_memory", "parse_size", "format_size", "set_memory_budget", "memory_budget",
     "check_bytes", "check_allocation", "check_sample_rate", "resampled_length", "resample_filter_bytes",
+    "thread_limit",
 ]

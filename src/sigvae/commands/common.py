@@ -94,6 +94,13 @@ def trainer_overrides(args: argparse.Namespace) -> dict:
 #                          (errors are still printed)
 
 
+#: Help of the model-folder argument of the commands that use a trained model.
+RUN_HELP = "model folder written by 'sigvae train'"
+#: Help of the input argument of the commands that read signals for a trained model.
+INPUT_HELP = ("audio file, folder of audio files, .npz (with 'signals' and 'sample_rate'), "
+              "or a built-in source name (syntone, simvowels)")
+
+
 def hidden_alias(p: argparse.ArgumentParser, old: str, dest: str, **kwargs) -> None:
     """An old spelling of a flag that still works but is not listed in ``--help``."""
     p.add_argument(old, dest=dest, help=argparse.SUPPRESS, **kwargs)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    INPUT_HELP,
+    RUN_HELP,
     add_batch_size,
     add_command,
     add_num_examples,
@@ -65,9 +67,8 @@ def add_parser(sub) -> None:
         "one line).",
     )
     p.epilog = KEYS_HELP
-    p.add_argument("run", help="model folder written by 'sigvae train'")
-    p.add_argument("input", help="audio file, folder of audio files, .npz (with 'signals' and 'sample_rate'), "
-                   "or a built-in source name (simvowels, syntone)")
+    p.add_argument("run", help=RUN_HELP)
+    p.add_argument("input", help=INPUT_HELP)
     p.add_argument("--out", required=True, help="output .npz file")
     add_num_examples(p, None, "embed at most N clips, in input order", old=("--max-examples",),
                      shown=f"every clip of a file, folder or .npz; {DEFAULT_DRAWS} from a built-in source")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    INPUT_HELP,
+    RUN_HELP,
     add_batch_size,
     add_command,
     add_num_examples,
@@ -20,7 +22,6 @@ DEFAULT_DRAWS = 8
 #: Clips shown in a command's figure (every clip is written as WAV).
 FIGURE_CLIPS = 8
 
-RUN_HELP = "model folder written by 'sigvae train'"
 
 
 def add_parser(sub) -> None:
@@ -36,8 +37,7 @@ def add_parser(sub) -> None:
                  "sigvae reconstruct runs/vae syntone --num-examples 4 --seed 1 --out rec"),
     )
     p.add_argument("run", help=RUN_HELP)
-    p.add_argument("input", help="audio file, folder of audio files, .npz (with 'signals' and 'sample_rate'), "
-                   "or a built-in source name (syntone, simvowels)")
+    p.add_argument("input", help=INPUT_HELP)
     p.add_argument("--out", required=True, help="output folder (created; must not hold other files)")
     add_num_examples(p, None, "reconstruct at most N clips, in input order", old=("--max-examples",),
                      shown=f"every clip of a file, folder or .npz; {DEFAULT_DRAWS} from a built-in source")

@@ -144,7 +144,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..config import config_path, from_dict, load_config_file
     from ..data import data_spec_from_config
     from ..errors import ConfigError
-    from ..experiments.task import thread_limit
+    from ..limits import thread_limit
     from ..models import MODELS
     from ..training import is_global_zero, train
 

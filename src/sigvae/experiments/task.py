@@ -22,13 +22,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import check, from_dict, load_config_file, to_dict
 from ..errors import ConfigError
+from ..limits import thread_limit
 from .common import machine_description, parse_list, parse_seeds
 
 # ---------------------------------------------------------------------------------------
@@ -183,6 +183,19 @@ class Task:
         return {m.key: m.label for m in [*self.headline, *self.secondary]}
 
 
+def deferred(module: str, name: str) -> Callable[..., Any]:
+    """A task step that imports ``module`` only when it is first called: a task package's
+    ``__init__`` names its run and report steps this way, so importing it (``sigvae
+    benchmark --help``) loads neither torch nor the task's heavy modules."""
+    import importlib
+
+    def step(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    step.__name__ = step.__qualname__ = f"{module}.{name}"
+    return step
+
+
 def flag_name(f: dataclasses.Field) -> str:
     """The command-line spelling of field ``f`` (``num_train`` → ``--num-train``)."""
     spelled = f.metadata.get("flag")
@@ -261,24 +274,6 @@ def _file_paths(task: Task, values: dict, config_file: str, skip: set[str] = fro
 
 # ---------------------------------------------------------------------------------------
 # running
-
-
-@contextmanager
-def thread_limit(threads: int):
-    """Cap torch's and the BLAS libraries' CPU threads for the block (0: leave them)."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    if not threads:
-        yield
-        return
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_task(task: Task, cfg, out: str | Path, *, progress: bool = True, fresh: bool = False,

@@ -25,29 +25,16 @@ splits), ``run`` (training and reading codes), ``scoring`` (measuring), ``report
 
 from __future__ import annotations
 
-from ..task import Task
+from ..task import Task, deferred
 from .config import DESCRIPTION, HEADLINE, PROFILES, SECONDARY, DecVAEBenchmarkConfig, prepare
-
-
-def _run(cfg, ctx):
-    from .run import run
-
-    return run(cfg, ctx)
-
-
-def _report(cfg, results, report, folder) -> None:
-    from .report import report as write
-
-    write(cfg, results, report, folder)
-
 
 TASK = Task(
     name="decvae",
     description=DESCRIPTION,
     config_class=DecVAEBenchmarkConfig,
     profiles=PROFILES,
-    run=_run,
-    report=_report,
+    run=deferred(__name__ + ".run", "run"),
+    report=deferred(__name__ + ".report", "report"),
     headline=HEADLINE,
     secondary=SECONDARY,
     default_out="runs/benchmark-decvae",

@@ -25,23 +25,11 @@ Modules: ``config`` (settings, profiles, measures), ``run`` (the run step), ``sc
 
 from __future__ import annotations
 
-from ..task import Task, TaskResults
+from ..task import Task, deferred
 from .config import HEADLINE, PROFILES, SECONDARY, SeparateConfig
 
 DESCRIPTION = ("spectrogram separation on demo tracks: the multi-decoder separation VAE vs supervised NMF, "
                "HPSS and the ideal ratio mask (SI-SDR, SI-SDRi, SDR/SIR/SAR, speed)")
-
-
-def _run(cfg: SeparateConfig, ctx) -> TaskResults:
-    from .run import run as run_step
-
-    return run_step(cfg, ctx)
-
-
-def _report(cfg: SeparateConfig, results: TaskResults, rep, folder) -> None:
-    from .report import report as report_step
-
-    report_step(cfg, results, rep, folder)
 
 
 TASK = Task(
@@ -49,8 +37,8 @@ TASK = Task(
     description=DESCRIPTION,
     config_class=SeparateConfig,
     profiles=PROFILES,
-    run=_run,
-    report=_report,
+    run=deferred(__name__ + ".run", "run"),
+    report=deferred(__name__ + ".report", "report"),
     headline=HEADLINE,
     secondary=SECONDARY,
     default_out="runs/benchmark-separate",

@@ -33,7 +33,7 @@ Modules: ``config`` (settings, profiles, measures), ``run`` (data, training, the
 
 from __future__ import annotations
 
-from ..task import Task
+from ..task import Task, deferred
 from .config import (
     BASELINE_NAMES,
     HEADLINE,
@@ -48,12 +48,6 @@ DESCRIPTION = (
     "SynTone disentanglement benchmark: VAE, β-VAE, FactorVAE, β-TCVAE (+ PCA, FastICA) "
     "over seeds, the sigvae.metrics suite, and an HTML report"
 )
-
-
-def _run(cfg, ctx):
-    from .run import run
-
-    return run(cfg, ctx)
 
 
 def _report(cfg, results, report, folder):
@@ -75,7 +69,7 @@ TASK = Task(
     description=DESCRIPTION,
     config_class=SynToneBenchmarkConfig,
     profiles=PROFILES,
-    run=_run,
+    run=deferred(__name__ + ".run", "run"),
     report=_report,
     headline=HEADLINE,
     secondary=SECONDARY,

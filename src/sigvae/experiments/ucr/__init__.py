@@ -30,22 +30,10 @@ Modules: :mod:`.config` (settings, profiles, readable names), :mod:`.run` (the r
 
 from __future__ import annotations
 
-from ..task import Task
+from ..task import Task, deferred
 from .config import HEADLINE, PROFILES, UCRConfig, prepare
 
 DESCRIPTION = "UCR/UEA classification from (Barlow Twins) VQ-VAE codes vs 1-NN Euclidean and MiniRocket"
-
-
-def _run(cfg, ctx):
-    from .run import run
-
-    return run(cfg, ctx)
-
-
-def _report(cfg, results, report, folder):
-    from .report import report as write
-
-    write(cfg, results, report, folder)
 
 
 TASK = Task(
@@ -53,8 +41,8 @@ TASK = Task(
     description=DESCRIPTION,
     config_class=UCRConfig,
     profiles=PROFILES,
-    run=_run,
-    report=_report,
+    run=deferred(__name__ + ".run", "run"),
+    report=deferred(__name__ + ".report", "report"),
     headline=HEADLINE,
     default_out="benchmarks/ucr",
     title="UCR/UEA classification from VQ-VAE codes",

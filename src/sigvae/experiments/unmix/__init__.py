@@ -19,29 +19,16 @@ Roles: ``config.py`` (settings, profiles, measures), ``run.py``, ``scoring.py``,
 
 from __future__ import annotations
 
-from ..task import Task
+from ..task import Task, deferred
 from .config import HEADLINE, PROFILES, SECONDARY, UnmixConfig
-
-
-def _run(cfg, ctx):
-    from .run import run
-
-    return run(cfg, ctx)
-
-
-def _report(cfg, results, report, folder):
-    from .report import report as write
-
-    write(cfg, results, report, folder)
-
 
 TASK = Task(
     name="unmix",
     description="blind source separation: classical methods vs structured-prior VAEs on synthetic mixtures",
     config_class=UnmixConfig,
     profiles=PROFILES,
-    run=_run,
-    report=_report,
+    run=deferred(__name__ + ".run", "run"),
+    report=deferred(__name__ + ".report", "report"),
     headline=HEADLINE,
     secondary=SECONDARY,
     default_out="runs/benchmark-unmix",
