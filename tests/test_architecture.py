@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "sigvae.registry": 0,
     "sigvae.io": 0,
     "sigvae.limits": 0,
+    "sigvae.extras": 0,  # optional dependencies: which extra provides what, one-line errors
     "sigvae.version": 0,
     # 1 data: data sources and readers, transforms, signal decompositions, the STFT and the
     #   chunking that models and evaluation share.
@@ -43,6 +44,7 @@ LAYERS: dict[str, int] = {
     "sigvae.losses": 2,
     # 3 training: fitting models, their saved folders, and running trained models on data.
     "sigvae.training": 3,
+    "sigvae.loggers": 3,
     "sigvae.modelfile": 3,
     "sigvae.inference": 3,
     # 4 evaluation: metrics, non-neural reference representations and separation methods

@@ -38,8 +38,15 @@ MODULE_TO_DIST = {
 
 #: Declared dependencies sigvae never imports itself, and why they are declared anyway.
 DECLARED_NOT_IMPORTED = {
-    "tensorboard": "Lightning's TensorBoardLogger (every training run) needs it to write event files",
+    "tensorboard": "Lightning's TensorBoardLogger (--logger tensorboard) needs it to write event files",
+    "mlflow-skinny": "Lightning's MLFlowLogger (--logger mlflow) imports it as mlflow",
+    "wandb": "Lightning's WandbLogger (--logger wandb) imports it",
+    "sqlalchemy": "MLflow's SQLite store (--logger mlflow without a tracking server) needs it",
+    "alembic": "MLflow's SQLite store creates its tables with it",
 }
+
+#: Extras that are tools around sigvae, not features of it: not checked against sigvae.extras.
+TOOL_EXTRAS = {"dev", "docs", "all"}
 
 
 def _normalise(name: str) -> str:
@@ -50,8 +57,19 @@ def _project() -> dict:
     return tomllib.loads(PYPROJECT.read_text())
 
 
+def _names(requirements: list[str]) -> set[str]:
+    return {_normalise(re.match(r"[A-Za-z0-9._-]+", req).group(0)) for req in requirements}
+
+
+def _feature_extras() -> dict[str, set[str]]:
+    """Extra → the distributions it installs, for the extras that enable sigvae features."""
+    optional = _project()["project"]["optional-dependencies"]
+    return {name: _names(reqs) for name, reqs in optional.items() if name not in TOOL_EXTRAS}
+
+
 def _declared() -> set[str]:
-    return {_normalise(re.match(r"[A-Za-z0-9._-]+", req).group(0)) for req in _project()["project"]["dependencies"]}
+    """Every distribution sigvae's own code may need: the dependencies and the feature extras."""
+    return _names(_project()["project"]["dependencies"]).union(*_feature_extras().values())
 
 
 def _third_party_imports() -> dict[str, list[str]]:
@@ -86,6 +104,60 @@ def test_every_declared_dependency_is_used():
     assert not unused, f"declared but never imported (drop it, or say why in DECLARED_NOT_IMPORTED): {unused}"
 
 
+def test_extras_agree_with_sigvae_extras():
+    """The extras the one-line errors name are the extras pyproject.toml declares, and each
+    installs the distribution the message names."""
+    from sigvae.extras import EXTRAS
+
+    extras = _feature_extras()
+    assert set(EXTRAS) == set(extras)
+    for extra, (_, dist) in EXTRAS.items():
+        assert _normalise(dist) in extras[extra], (extra, dist)
+    optional = _project()["project"]["optional-dependencies"]
+    (everything,) = optional["all"]
+    assert set(re.fullmatch(r"sigvae\[(.*)\]", everything).group(1).split(",")) == set(EXTRAS)
+    assert any(r.startswith("sigvae[all]") for r in optional["dev"]), "the tests exercise every feature"
+    # An extra's package is not a core dependency (or the extra would be pointless).
+    core = _names(_project()["project"]["dependencies"])
+    assert not core & set().union(*extras.values())
+
+
+def test_an_extras_module_is_imported_only_behind_require():
+    """Every file that imports an extra's module checks for it first with
+    ``require("<extra>", ...)``, so a missing extra is a one-line error, not a traceback."""
+    from sigvae.extras import EXTRAS
+
+    imports = _third_party_imports()
+    for extra, (module, _) in EXTRAS.items():
+        for file in imports.get(module, []):
+            assert f'require("{extra}"' in (ROOT / file).read_text(), f"{file} imports {module} without require({extra!r})"
+    assert imports.get("aeon"), "the scan should see the UCR code's aeon imports"
+
+
+_WITHOUT = r"""
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # as if not installed: find_spec gives None, import fails
+from sigvae.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("hidden, argv, extra", [
+    ("aeon", ["data", "ucr"], "ucr"),
+    ("aeon", ["data", "ucr", "GunPoint", "--out", "{tmp}/g.npz"], "ucr"),
+    ("mlflow", ["train", "vae", "--data", "syntone", "--num-examples", "16", "--epochs", "1",
+                "--logger", "csv,mlflow", "--out", "{tmp}/run"], "mlflow"),
+])
+def test_a_missing_extra_is_one_line_and_status_2(tmp_path, hidden, argv, extra):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    out = subprocess.run([sys.executable, "-c", _WITHOUT, hidden, *argv], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, out.stderr[-2000:]
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"pip install 'sigvae[{extra}]'" in lines[0], out.stderr
+    assert not (tmp_path / "run").exists() and not (tmp_path / "g.npz").exists(), "nothing is half-written"
+
+
 def test_py_typed_ships():
     assert (ROOT / "py.typed").is_file()
     package_data = _project()["tool"]["setuptools"]["package-data"]
@@ -105,7 +177,7 @@ def test_metadata_has_no_placeholders():
 _PROBE = r"""
 import json, logging, pkgutil, importlib, os, sys, warnings
 import numpy, torch, lightning, matplotlib, sklearn, scipy, soundfile, tqdm.auto, tqdm.std
-import lightning.pytorch, aeon, safetensors, fast_bss_eval, threadpoolctl, yaml
+import lightning.pytorch, safetensors, fast_bss_eval, threadpoolctl, yaml
 
 def state():
     return {

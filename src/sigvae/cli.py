@@ -71,7 +71,7 @@ def _quiet() -> None:
     """Keep the terminal to sigvae's own output and progress bars."""
     warnings.filterwarnings("ignore")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")  # DDP worker processes inherit this
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

@@ -11,7 +11,7 @@ the examples for training and validation, the sample rate, length and channels o
 data as loaded, the epochs completed; ``requested_num_examples`` is the setting asked
 for, which applies to built-in sources only), ``checkpoints/``
 (Lightning's ``last.ckpt`` and ``best.ckpt``, loaded with ``weights_only=True``),
-``logs/`` (CSV and TensorBoard) and, once training ends, the model files
+``logs/`` (what the chosen loggers write: ``metrics.csv`` by default) and, once training ends, the model files
 ``config.json`` + ``model.safetensors`` + ``training.json`` with the best weights.
 
 Reproducibility: the shuffling order is a function of (seed, epoch) and the noise of
@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .config import check, from_dict, to_dict
 from .errors import ConfigError, Interrupted, ModelFileError, TrainingDivergedError, first_line
 from .io import replace_dir, write_json
+from .loggers import DEFAULT_LOGGERS, build_loggers, parse_loggers, remember_run_ids
 from .models import MODELS, SigModel, build_config, build_model
 
 # Known-noise warnings from Lightning that say nothing about the user's run; ignored only
@@ -49,7 +50,7 @@ _LIGHTNING_NOISE = (".*no `val_dataloader`.*", ".*LeafSpec.*", ".*does not have 
 RUN_FILE = "run.json"
 RUN_DIR_ENV = "SIGVAE_RUN_DIR"  # lets DDP worker processes find the folder rank 0 chose (ignored by rank 0)
 #: Training settings a resumed run may change: where and how it runs, not what it learns.
-_HARDWARE_KEYS = ("accelerator", "devices", "strategy", "num_nodes", "precision", "progress", "num_workers")
+_HARDWARE_KEYS = ("accelerator", "devices", "strategy", "num_nodes", "precision", "progress", "num_workers", "loggers")
 
 
 @dataclass
@@ -75,8 +76,13 @@ class TrainConfig:
     precision: str = "32-true"
     progress: bool = True
     log_every_n_steps: int = 10
+    #: Experiment loggers (``sigvae.loggers``): any of csv, tensorboard, mlflow, wandb.
+    loggers: list[str] = field(default_factory=lambda: list(DEFAULT_LOGGERS))
 
     def validate(self) -> None:
+        """Raise :class:`~sigvae.errors.ConfigError` for a value out of range or hardware
+        settings Lightning would refuse (checked before anything is created); normalises
+        ``loggers`` to a list of known logger names."""
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(0 < self.lr < float("inf"), f"lr must be a positive finite number, got {self.lr}")
@@ -87,9 +93,12 @@ class TrainConfig:
         check(self.gradient_clip >= 0, "gradient_clip must be >= 0")
         check(0 <= self.seed < 2**32, f"seed must be in [0, 2^32), got {self.seed}")
         check_hardware(self.accelerator, self.devices, self.strategy, self.precision)
+        self.loggers = parse_loggers(self.loggers)
 
     @property
     def distributed(self) -> bool:
+        """Whether training runs in several processes (several devices or nodes, or a
+        ddp/fsdp/deepspeed strategy)."""
         d = str(self.devices)
         several = (d.isdigit() and int(d) > 1) or d == "-1" or "," in d
         return self.num_nodes > 1 or several or any(s in self.strategy for s in ("ddp", "fsdp", "deepspeed"))
@@ -184,6 +193,7 @@ class EpochShuffleSampler(Sampler[int]):
         self.n, self.seed, self.epoch = n, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Use the order of ``epoch`` from now on (Lightning calls it before each epoch)."""
         self.epoch = epoch
 
     def __iter__(self):
@@ -565,7 +575,7 @@ def fit(
     resume: bool = False,
     metadata: dict | None = None,
     callbacks: list[L.Callback] | None = None,
-    loggers: bool = True,
+    loggers: bool | list[str] = True,
 ) -> FitResult:
     """Train ``model`` with Lightning and write its folder under ``run_dir``.
 
@@ -575,6 +585,8 @@ def fit(
     epoch; with ``resume``, training continues from ``last.ckpt``. With ``config.progress``
     a :class:`TrainingProgress` shows the run (a bar on a terminal, a line per epoch
     otherwise); Lightning's own progress bars and model summary are never shown.
+    ``loggers``: True writes ``config.loggers`` (``sigvae.loggers``) under ``run_dir/logs``,
+    False none, a list of names those.
     """
     from .modelfile import save_model
 
@@ -594,14 +606,9 @@ def fit(
     has_val = val_data is not None and len(val_data) > 0
     monitor = "val/loss" if has_val else "train/loss_epoch"
     cbs = _callbacks(model, config, ckpt_dir, monitor, history, callbacks)
-    logger_list: list | bool = False
-    if loggers:
-        from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-
-        csv_logger = CSVLogger(run_dir, name="logs", version="")
-        if resume:
-            _keep_logged_epochs(csv_logger, done_epoch)
-        logger_list = [csv_logger, TensorBoardLogger(run_dir, name="logs", version="", default_hp_metric=False)]
+    names = config.loggers if loggers is True else (loggers or [])
+    logger_list: list | bool = build_loggers(names, run_dir, resume=resume,
+                                             keep_epochs=lambda csv: _keep_logged_epochs(csv, done_epoch)) or False
     with warnings.catch_warnings():
         for message in _LIGHTNING_NOISE:
             warnings.filterwarnings("ignore", message=message)
@@ -620,6 +627,8 @@ def fit(
             module, _loader(train_data, config, True), _loader(val_data, config, False) if has_val else None,
             ckpt_path=str(last) if resume else None, weights_only=True,
         )
+    if trainer.is_global_zero and logger_list:
+        remember_run_ids(logger_list, run_dir)
     seconds = history.elapsed()
     ckpt_cb = cbs[0]
     best = getattr(ckpt_cb, "best_model_score", None)

@@ -80,7 +80,7 @@ def _default_text(f: dataclasses.Field) -> str:
         return ""
     if value is None:  # "not given": the help text says what happens then
         return ""
-    if isinstance(value, dict) and not value:
+    if isinstance(value, (dict, list)) and not value:
         return " (default: none)"
     if isinstance(value, list):
         value = ",".join(map(str, value))

@@ -71,6 +71,28 @@ def add_trainer_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--precision", metavar="P", help="32-true, bf16-mixed or 16-mixed (default: 32-true)")
 
 
+def logger_names(text: str) -> list[str]:
+    """argparse ``type`` of ``--logger``: names separated by commas (``none``: no logger)."""
+    from ..errors import ConfigError
+    from ..loggers import parse_loggers
+
+    try:
+        return parse_loggers(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_logger(p: argparse.ArgumentParser) -> None:
+    """``--logger NAMES``: the experiment loggers of a training run (``sigvae.loggers``)."""
+    from ..loggers import DEFAULT_LOGGERS, LOGGER_NAMES
+
+    p.add_argument("--logger", type=logger_names, metavar="NAMES",
+                   help=f"experiment loggers, several separated by commas: {', '.join(LOGGER_NAMES)}, or none; "
+                        "each writes into the run folder's logs/ (tensorboard, mlflow and wandb need the extra "
+                        f"of that name: pip install 'sigvae[mlflow]') (default: {','.join(DEFAULT_LOGGERS)}, "
+                        "or training.loggers in --config)")
+
+
 def trainer_overrides(args: argparse.Namespace) -> dict:
     out = {}
     for k in TRAINER_FLAGS:
@@ -90,6 +112,7 @@ def trainer_overrides(args: argparse.Namespace) -> dict:
 #                          (a count N = seeds 0..N-1, or a comma-separated list)
 #   --threads N            CPU threads for torch and BLAS (0 = the libraries' default)
 #   --accelerator, --devices   where to run (Lightning's words: cpu, gpu, mps, auto)
+#   --logger NAMES         experiment loggers of training runs: csv,tensorboard,mlflow,wandb
 #   --no-progress          no progress bar; --quiet: no progress bar and no messages
 #                          (errors are still printed)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .common import (
     add_command,
+    add_logger,
     add_progress_options,
     add_seed,
     add_threads,
@@ -111,6 +112,7 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="continue the run in --out from its last checkpoint, with its saved settings (default: off)")
     p.add_argument("--init-from", metavar="RUN",
                    help="fine-tune: start from the settings and weights of this model folder (default: none)")
+    add_logger(p)
     add_threads(p)
     add_progress_options(p)
     add_trainer_args(p)
@@ -168,6 +170,8 @@ def run_train(args: argparse.Namespace) -> int:
         if getattr(args, flag) is not None:
             training[key] = getattr(args, flag)
     training.update(trainer_overrides(args))
+    if args.logger is not None:
+        training["loggers"] = args.logger
     if args.no_progress or args.quiet:
         training["progress"] = False
     data_options = dict(file.data_options)

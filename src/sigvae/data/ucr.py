@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..extras import require
 from .base import SignalSet
 
 #: Classification problems bundled with aeon 1.6 that load with no network.
@@ -94,10 +95,9 @@ class UCRSplit:
 
 def aeon_data_dir() -> Path:
     """The folder of data sets bundled inside the installed aeon package."""
-    try:
-        import aeon.datasets as ad
-    except ImportError as e:  # pragma: no cover - aeon is a dependency
-        raise DataError(f"the aeon package is needed for the bundled UCR data sets ({e})") from None
+    require("ucr", "the UCR data sets bundled with aeon")
+    import aeon.datasets as ad
+
     return Path(os.path.dirname(ad.__file__)) / "data"
 
 
@@ -183,6 +183,7 @@ def read_ucr_tsv(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]
 
 
 def _read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    require("ucr", f"{path}: reading a .ts file")
     from aeon.datasets import load_from_ts_file
 
     try:

@@ -29,6 +29,7 @@ from typing import Any
 from ..config import check, from_dict, load_config_file, to_dict
 from ..errors import ConfigError
 from ..limits import thread_limit
+from ..loggers import check_loggers, parse_loggers
 from .common import machine_description, parse_list, parse_seeds
 
 # ---------------------------------------------------------------------------------------
@@ -77,6 +78,24 @@ def threads_setting(default: int = 1) -> Any:
                                             "cores); these models are small, and extra threads on a shared machine slow them")
 
 
+def loggers_setting() -> Any:
+    """The ``logger`` field of tasks that keep each training run's folder: the experiment
+    loggers (``sigvae.loggers``) each run writes into its folder's ``logs/``; none by default
+    (the report and results files hold what the benchmark measured)."""
+    from ..loggers import LOGGER_NAMES
+
+    return setting([], flag=True, parse=parse_loggers, metavar="NAMES",
+                   help="experiment loggers for every training run, written into the run's folder (logs/): "
+                        f"{', '.join(LOGGER_NAMES)} (several separated by commas)")
+
+
+def _check_logger_names(cfg: Any) -> None:
+    """Validate a task config's ``logger`` names, and that their extras are installed, before
+    anything runs."""
+    cfg.logger = parse_loggers(cfg.logger)
+    check_loggers(cfg.logger)
+
+
 @dataclass
 class TaskConfig:
     """Fields every benchmark config has; a task's config dataclass subclasses this.
@@ -89,10 +108,15 @@ class TaskConfig:
     threads: int = threads_setting(1)
 
     def validate(self) -> None:
+        """Raise :class:`~sigvae.errors.ConfigError` for empty, repeated or out-of-range seeds,
+        a negative thread count or an unknown logger; a task's config checks its own fields
+        after calling this."""
         check(len(self.seeds) > 0 and min(self.seeds) >= 0 and max(self.seeds) < 2**32,
               "seeds must be a non-empty list of integers in [0, 2^32)")
         check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct, got {self.seeds}")
         check(self.threads >= 0, f"threads must be >= 0 (0 = all cores), got {self.threads}")
+        if hasattr(self, "logger"):  # tasks that keep their runs' folders (loggers_setting)
+            _check_logger_names(self)
 
 
 @dataclass(frozen=True)

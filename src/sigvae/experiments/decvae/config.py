@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...config import check
-from ..task import Metric, TaskConfig, seeds_setting, setting
+from ..task import Metric, TaskConfig, loggers_setting, seeds_setting, setting
 
 #: The registered model whose frames (length, stride) and log-mel X input the frame-level
 #: baselines share: the β-VAE is trained on its frames, PCA is fitted on its features.
@@ -97,6 +97,7 @@ class DecVAEBenchmarkConfig(TaskConfig):
     ``torch_threads``, the old name of ``threads``, is still read)."""
 
     seeds: list[int] = seeds_setting([0, 1])
+    logger: list[str] = loggers_setting()
     models: list[str] = setting(_model_names(), flag=True, choices=_model_names,
                                 help="comma-separated subset of " + ", ".join(CONTENDERS))
     num_train: int = setting(240, flag=True, help="training utterances")

@@ -112,7 +112,7 @@ def fit_utterance_model(bench: Bench, name: str, entry: Contender, seed: int) ->
     net = build_model(entry.model, build_config(entry.model, {**bench.sizes, **entry.overrides}))
     tr, va = bench.data.train.split(0.1, seed)
     res = fit(net, SignalDataset(tr), SignalDataset(va), bench.train_config(seed), bench.models_dir / f"{name}-seed{seed}",
-              callbacks=[bench.bar], loggers=False, metadata={"model": entry.model, "data": DATASET, "seed": seed})
+              callbacks=[bench.bar], loggers=bench.cfg.logger, metadata={"model": entry.model, "data": DATASET, "seed": seed})
     return _read_utterance_model(res.model, bench.data, res.seconds, res.history)
 
 
@@ -134,7 +134,7 @@ def fit_frame_model(bench: Bench, name: str, entry: Contender, seed: int) -> Fit
     net = build_model(entry.model, build_config(entry.model, {"latent_dim": bench.latent, "length": length,
                                                               "sample_rate": rate, **entry.overrides}))
     res = fit(net, SignalDataset(tr), SignalDataset(va), bench.train_config(seed, epochs=cfg.vae_epochs, batch_size=64),
-              bench.models_dir / f"{name}-seed{seed}", callbacks=[bench.bar], loggers=False,
+              bench.models_dir / f"{name}-seed{seed}", callbacks=[bench.bar], loggers=bench.cfg.logger,
               metadata={"model": entry.model, "data": f"{DATASET} frames", "seed": seed})
     test_frames = frame_signal(data.test.signals[:, 0], length, stride)
     with torch.no_grad():
@@ -190,7 +190,7 @@ def _finetuned(bench: Bench, name: str, seed: int, got: Fitted) -> None:
     cfg = bench.cfg
     ft = finetune(got.model, SignalDataset(bench.data.adapt), None,
                   bench.train_config(seed, epochs=cfg.finetune_epochs, lr=cfg.lr * 0.3),
-                  bench.models_dir / f"{name}-finetuned-seed{seed}", callbacks=[bench.bar], loggers=False)
+                  bench.models_dir / f"{name}-finetuned-seed{seed}", callbacks=[bench.bar], loggers=bench.cfg.logger)
     tuned = _read_utterance_model(ft.model, bench.data, ft.seconds)
     _check_activity(bench, name + FINETUNED, seed, tuned)
     scores = score_representation(tuned.frame_codes, tuned.utt_codes, bench.data, cfg, seed)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ...config import check
-from ..task import Metric, TaskConfig, seeds_setting, setting, threads_setting
+from ..task import Metric, TaskConfig, loggers_setting, seeds_setting, setting, threads_setting
 
 #: The separation methods, in report order, and the names readers see.
 METHODS = ["separator", "nmf", "hpss", "irm"]
@@ -27,6 +27,7 @@ class SeparateConfig(TaskConfig):
     """Every setting of the benchmark (a ``--config`` file may hold any of these keys)."""
 
     seeds: list[int] = seeds_setting([0, 1])
+    logger: list[str] = loggers_setting()
     threads: int = threads_setting(0)  # all cores, as before the task interface: the separator is the heaviest model here
     methods: list[str] = setting(list(METHODS), flag=True, choices=METHODS, metavar="LIST",
                                  help=f"comma-separated subset of {','.join(METHODS)}")

@@ -102,7 +102,7 @@ def _train_separator(cfg: SeparateConfig, seed: int, train: list, folder: Path, 
                        accelerator="cpu" if not torch.cuda.is_available() else "auto")
     return fit(model, TrackCrops(tr, length, cfg.crops, seed),
                TrackCrops(va, length, max(len(va), cfg.crops // 8), seed + 1) if va else None,
-               tcfg, folder, callbacks=[progress], loggers=False,
+               tcfg, folder, callbacks=[progress], loggers=cfg.logger,
                metadata={"model": "separator", "data": DATASET, "seed": seed, "benchmark": "separate",
                          "sample_rate": cfg.sample_rate, "length": length, "stems": names})
 

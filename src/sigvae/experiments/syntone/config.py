@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...config import check
-from ..task import Metric, TaskConfig, seeds_setting, setting, threads_setting
+from ..task import Metric, TaskConfig, loggers_setting, seeds_setting, setting, threads_setting
 
 NEURAL = ("vae", "beta_vae", "factor_vae", "beta_tcvae")
 BASELINE_NAMES = ("pca", "fastica")
@@ -67,6 +67,7 @@ class SynToneBenchmarkConfig(TaskConfig):
     """
 
     seeds: list[int] = seeds_setting([0, 1, 2])
+    logger: list[str] = loggers_setting()
     threads: int = threads_setting(1)
     data: str = setting("syntone", flag=True, path=_data_spec, metavar="DATA",
                         help="'syntone', or an .npz with 'signals', 'sample_rate' and integer 'factors' [N, K] "

@@ -130,7 +130,7 @@ def train_neural(name: str, seed: int, cfg: SynToneBenchmarkConfig, data: BenchD
         train_ds, val_ds = SignalDataset(train_set), SignalDataset(val_set)
     result = fit(
         net, train_ds, val_ds, tcfg, folder, resume=resume,
-        callbacks=[progress], loggers=False,
+        callbacks=[progress], loggers=cfg.logger,
         metadata={
             "model": net.registry_name, "data": data.name, "num_examples": len(data.train), "seed": seed,
             "sample_rate": data.train.sample_rate, "length": data.train.length, "channels": data.train.channels,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ...config import check
 from ...errors import ConfigError
 from ..common import parse_list, parse_seeds
-from ..task import Metric, TaskConfig, seeds_setting, setting, threads_setting
+from ..task import Metric, TaskConfig, loggers_setting, seeds_setting, setting, threads_setting
 
 #: The default data sets: shipped with aeon, small enough for the 20-minute budget on 2 cores.
 DEFAULT_DATASETS = ["GunPoint", "ItalyPowerDemand", "ArrowHead", "BasicMotions"]
@@ -146,6 +146,7 @@ class UCRConfig(TaskConfig):
     """Settings of the UCR benchmark; the defaults are the ``default`` profile."""
 
     seeds: list[int] = seeds_setting([0, 1])
+    logger: list[str] = loggers_setting()
     threads: int = threads_setting(1)
     datasets: list[str] = setting(DEFAULT_DATASETS, flag=True, metavar="NAMES",
                                   help="comma-separated UCR/UEA names")

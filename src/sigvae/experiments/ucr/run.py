@@ -17,8 +17,11 @@ def load_checked(cfg: UCRConfig, candidates: list[dict]) -> list:
     """Load every data set and build the model settings for each, before training anything:
     a bad name or setting is refused before any time is spent."""
     from ...data.ucr import load_ucr
+    from ...extras import require
     from ...models import build_config
 
+    if cfg.minirocket:
+        require("ucr", "the MiniRocket reference (--no-minirocket skips it)")
     datasets = [load_ucr(n, cfg.data_dir) for n in cfg.datasets]
     for d in datasets:
         for cand in candidates:
@@ -60,7 +63,7 @@ def _model_run(cfg: UCRConfig, d, gamma, seed: int, candidates: list[dict], fold
     progress.set_label(f"{d.name} {label} seed {seed}")
     rows: list[dict] = []
     result, epochs, rep_tr, train_secs = train_selected(d, gamma, seed, cfg.steps, cfg.model, candidates, folder,
-                                                        label, progress, rows)
+                                                        label, progress, rows, cfg.logger)
     model = result.model
     rep_te = represent(model, d.x_test)
     measured, counts = model_rows(d, label, seed, rep_tr, rep_te, model.config.num_codes)

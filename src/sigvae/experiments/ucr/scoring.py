@@ -13,19 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ...extras import require
 from .config import CLUSTERED, JUDGED, REPRESENTATIONS, candidate_label, model_label
 
 
 def minirocket_accuracy(x_train, y_train, x_test, y_test, seed: int = 0) -> tuple[float, float]:
     """MiniRocket features (aeon) + RidgeClassifierCV on standardised features → (accuracy, seconds).
 
-    Returns (nan, 0) when aeon's MiniRocket cannot be imported.
+    Without aeon, stops with the one-line :class:`~sigvae.extras.MissingExtraError`
+    (``--no-minirocket`` skips the reference).
     """
-    try:
-        from aeon.transformations.collection.convolution_based import MiniRocket
-    except ImportError:
-        return math.nan, 0.0
+    require("ucr", "the MiniRocket reference (--no-minirocket skips it)")
     import torch
+    from aeon.transformations.collection.convolution_based import MiniRocket
     from sklearn.linear_model import RidgeClassifierCV
 
     from ...metrics.probes import standardise
@@ -91,9 +91,10 @@ def represent(model, x: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-def train_one(data, gamma, seed, steps, profile_model, run_dir, progress):
+def train_one(data, gamma, seed, steps, profile_model, run_dir, progress, loggers=()):
     """Train one (Barlow Twins) VQ-VAE on ``data``'s training split into ``run_dir``;
-    returns (the training result, its epochs). ``gamma`` None: the plain VQ-VAE."""
+    returns (the training result, its epochs). ``gamma`` None: the plain VQ-VAE. ``loggers``:
+    experiment logger names (``sigvae.loggers``) written into ``run_dir/logs``."""
     import torch
 
     from ...data import SignalDataset
@@ -111,7 +112,7 @@ def train_one(data, gamma, seed, steps, profile_model, run_dir, progress):
     model = build_model(name, overrides)
     cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=1e-3, optimizer="adamw", weight_decay=1e-3,
                       scheduler="cosine", val_fraction=0.0, seed=seed, progress=False)
-    result = fit(model, SignalDataset(data.signal_set("train")), None, cfg, run_dir, loggers=False,
+    result = fit(model, SignalDataset(data.signal_set("train")), None, cfg, run_dir, loggers=list(loggers),
                  callbacks=[progress], metadata={"model": name, "data": f"ucr:{data.name}", "seed": seed, "gamma": gamma})
     # The model folder (config + safetensors + training.json) is what a report needs;
     # the Lightning checkpoints would double the output for nothing.
@@ -119,14 +120,15 @@ def train_one(data, gamma, seed, steps, profile_model, run_dir, progress):
     return result, epochs
 
 
-def train_selected(data, gamma, seed, steps, profile_model, candidates, folder, label, progress, rows):
+def train_selected(data, gamma, seed, steps, profile_model, candidates, folder, label, progress, rows, loggers=()):
     """Train one model per candidate setting and keep the one whose training codes classify best.
 
     Each candidate is scored by :func:`~sigvae.metrics.probes.cross_validated_accuracy` of a
     linear SVM on its training codes (the :data:`JUDGED` representation) with the training labels; the highest wins
     (ties: the first candidate). Appends the selection rows to ``rows``. Returns (the kept
     candidate's training result, its epochs, its training representations, seconds spent
-    training every candidate). With one candidate nothing is scored.
+    training every candidate). With one candidate nothing is scored. ``loggers`` as for
+    :func:`train_one`.
     """
     from ...metrics.probes import cross_validated_accuracy
     from ...report.results import row
@@ -138,7 +140,8 @@ def train_selected(data, gamma, seed, steps, profile_model, candidates, folder, 
         # value can add a path separator or climb out of the run folder.
         tag = re.sub(r"[^A-Za-z0-9._=-]", "_", candidate_label(cand).replace(",", "-")).lstrip(".")
         sub = f"{label}-seed{seed}" + ("" if len(candidates) == 1 else f"-{tag}")
-        result, epochs = train_one(data, gamma, seed, steps, {**profile_model, **cand}, folder / sub, progress)
+        result, epochs = train_one(data, gamma, seed, steps, {**profile_model, **cand}, folder / sub, progress,
+                                   loggers)
         seconds += result.seconds
         rep_tr = represent(result.model, data.x_train)
         cv = math.nan
