@@ -1,11 +1,13 @@
-"""Every command the README shows runs and exits 0, so the tour cannot rot.
+"""Every command the README and the tour page show runs and exits 0, so the tour cannot rot.
 
-The commands are read from README.md's ```bash blocks (every ``sigvae ...`` segment) and its
-```python block, and run in a scratch folder with small sizes: :data:`TINY` lists, per command
-prefix, the flags appended (argparse keeps the last value of a repeated flag, so an appended
-``--epochs 1`` wins over the README's ``--epochs 20``). The input files the README names
-(``some.wav``, ``my_clips/``, ``mix.npz``, ...) are generated first. :data:`SKIPPED` names the
-commands that cannot run here and why; a README command in neither list runs as written.
+The commands are read from the ```bash blocks of README.md and docs/tour.md (every
+``sigvae ...`` segment, README first) and from the tour's ```python block, and run in a scratch
+folder with small sizes: :data:`TINY` lists, per command prefix, the flags appended (argparse
+keeps the last value of a repeated flag, so an appended ``--epochs 1`` wins over the page's
+``--epochs 20``). The input files the tour names (``some.wav``, ``my_clips/``, ``mix.npz``,
+...) are generated first. :data:`SKIPPED` names the commands that cannot run here and why; a
+command in neither list runs as written. The README's two commands (install and run the
+benchmark; ``python -m pytest``) are also checked to be the ones getting started shows.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+#: Where the tour's commands live (README's first screen only has the install and test lines).
+TOUR = ROOT / "docs" / "tour.md"
+GETTING_STARTED = ROOT / "docs" / "index.md"
 
 #: Command prefix → flags appended so the command finishes in seconds.
 TINY: list[tuple[str, list[str]]] = [
@@ -43,18 +49,18 @@ TINY: list[tuple[str, list[str]]] = [
     ("sigvae unmix", ["--epochs", "1"]),
 ]
 
-#: Commands shown in the README that this test does not run, with the reason.
+#: Commands shown in the README or the tour that this test does not run, with the reason.
 SKIPPED: dict[str, str] = {
     "sigvae benchmark --full": "the paper's profile: 32,000 one-second clips and hours of training",
     "bash benchmarks/syntone_full_parallel.sh": "the same full profile in 16 processes",
 }
 
 
-def readme_commands() -> list[str]:
-    """Every ``sigvae ...`` (and ``bash benchmarks/...``) command in the README's bash blocks,
-    in order; the first line's installation steps and ``python -m pytest`` are not collected."""
+def page_commands(page: Path) -> list[str]:
+    """Every ``sigvae ...`` (and ``bash benchmarks/...``) command in a page's bash blocks, in
+    order; installation steps and ``python -m pytest`` are not collected."""
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S):
+    for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S):
         for line in block.splitlines():
             line = re.sub(r"\s+#.*$", "", line).strip()
             for part in re.split(r"\s*(?:&&|&)\s*", line):
@@ -63,9 +69,27 @@ def readme_commands() -> list[str]:
     return commands
 
 
+def readme_commands() -> list[str]:
+    """The commands of the README (its install line runs the benchmark), then the tour's."""
+    return page_commands(README) + page_commands(TOUR)
+
+
 def readme_python() -> str:
-    """The README's Python example."""
-    return re.search(r"```python\n(.*?)```", README.read_text(), flags=re.S).group(1)
+    """The tour's Python example."""
+    return re.search(r"```python\n(.*?)```", TOUR.read_text(encoding="utf-8"), flags=re.S).group(1)
+
+
+def _bash_lines(page: Path) -> list[str]:
+    return [line.strip() for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+            for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_shows_the_two_commands_of_getting_started():
+    first = _bash_lines(README)[:2]
+    assert first[0].startswith("python3 -m venv .venv && ") and first[0].endswith("&& sigvae benchmark --out runs/benchmark"), first
+    assert first[1] == "python -m pytest", first
+    started = _bash_lines(GETTING_STARTED)
+    assert first[0] in started and first[1] in started, "docs/index.md no longer shows the README's two commands"
 
 
 def _tiny(command: str) -> list[str]:
@@ -79,7 +103,7 @@ def _tiny(command: str) -> list[str]:
 
 
 def _make_inputs(folder: Path) -> None:
-    """The files the README's commands name, small."""
+    """The files the tour's commands name, small."""
     rng = np.random.default_rng(0)
     t = np.arange(16000) / 16000
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
@@ -103,7 +127,7 @@ def _new_data_like(exported: Path, new: Path) -> None:
 
 
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(README.parent / "src")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run([sys.executable, "-m", "sigvae", *argv[1:]], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)
 
@@ -112,17 +136,17 @@ def test_every_readme_command_is_run_or_skipped_with_a_reason():
     commands = readme_commands()
     assert len(commands) >= 25, commands
     for skipped in SKIPPED:
-        assert any(c.startswith(skipped) for c in commands), f"SKIPPED names {skipped!r}, which the README no longer shows"
+        assert any(c.startswith(skipped) for c in commands), f"SKIPPED names {skipped!r}, which the tour no longer shows"
     assert all(prefix.startswith("sigvae") for prefix, _ in TINY)
 
 
-#: Commands that use what an earlier one wrote run after it, in README order, in one chain;
+#: Commands that use what an earlier one wrote run after it, in page order, in one chain;
 #: the chains run two at a time (CI machines have two cores).
 CHAINS = {"fvae": ("runs/fvae", "syntone.npz", "new.npz"), "sep": ("tracks/", "runs/sep"), "decvae": ("decvae",)}
 
 
 def _chains(commands: list[str]) -> list[list[str]]:
-    """The commands grouped into chains that can run beside each other, each in README order."""
+    """The commands grouped into chains that can run beside each other, each in page order."""
     chains: dict[str, list[str]] = {}
     for command in commands:
         key = next((k for k, marks in CHAINS.items() if any(m in command for m in marks)), command)
@@ -152,8 +176,8 @@ def test_the_readme_tour_runs(tmp_path):
         failures = [line for lines in pool.map(lambda chain: _run_chain(chain, tmp_path), _chains(commands))
                     for line in lines]
     code = readme_python().replace('"epochs": 10', '"epochs": 1')
-    env = {**os.environ, "PYTHONPATH": str(README.parent / "src")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
-        failures.append(f"README Python example → exit {done.returncode}: {done.stderr.strip()[-400:]}")
+        failures.append(f"the tour's Python example → exit {done.returncode}: {done.stderr.strip()[-400:]}")
     assert not failures, "\n".join(failures)

@@ -3,7 +3,8 @@
 The public API (``import sigvae`` imports neither torch nor scipy: each function imports
 what it needs when called):
 
-- :func:`train` trains a registered model on a data spec and returns the run folder;
+- :func:`train` trains a registered model on a data spec and returns a
+  :class:`~sigvae.training.FitResult` (the model with its best weights, its run folder, its history);
 - :func:`load` rebuilds a trained model from its folder (safetensors + JSON, no pickle);
 - :func:`encode`, :func:`reconstruct`, :func:`sample` and :func:`traverse` use a trained VAE;
 - :func:`separate` splits a recording into its sources with a trained separator;

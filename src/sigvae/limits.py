@@ -43,8 +43,10 @@ ENV_VAR = "SIGVAE_MAX_MEMORY"
 DEFAULT_FRACTION = 0.5
 #: How to raise the budget, quoted in every refusal.
 HOW_TO_RAISE = "--max-memory SIZE or SIGVAE_MAX_MEMORY"
-#: Sample rates sigvae accepts, in Hz (inclusive): 1 Hz (UCR series use 1) to 1 MHz.
-MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1, 1_000_000
+#: The lowest sample rate sigvae accepts, in Hz (inclusive): 1 Hz, which UCR series use.
+MIN_SAMPLE_RATE = 1
+#: The highest sample rate sigvae accepts, in Hz (inclusive): 1 MHz.
+MAX_SAMPLE_RATE = 1_000_000
 
 _budget: int | None = None
 

@@ -6,12 +6,14 @@ Regenerate after changing any command's flags or help::
 
 ``tests/test_cli_surface.py`` fails while the file differs from what this prints. The
 page does not depend on the terminal: options are laid out as tables, not as argparse's
-wrapped ``--help`` text.
+wrapped ``--help`` text. Help text is escaped for Markdown (:func:`_prose`), so the page
+reads the same on GitHub and in the documentation site (``mkdocs build``).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 
 from . import build_parser, walk_parsers
 
@@ -33,6 +35,13 @@ benchmarks take `--seeds`), `--threads` (CPU threads, 0 = all cores), `--no-prog
 def _cell(text: str) -> str:
     """Text for one Markdown table cell: one line, pipes escaped."""
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _prose(text: str) -> str:
+    """Help text as Markdown that shows it literally: ``<name>`` is not an HTML tag, and
+    ``*`` or an ``_`` at a word's edge (``<name>_original.wav``) starts no emphasis."""
+    text = re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;").replace("*", "\\*")
+    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
 
 
 def _help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
@@ -72,7 +81,7 @@ def _commands(action: argparse._SubParsersAction, path: tuple[str, ...]) -> list
     rows = ["| Command | What it does |", "| --- | --- |"]
     for choice in action._choices_actions:
         rows.append(f"| [`{' '.join(('sigvae', *path, choice.dest))}`](#{_anchor((*path, choice.dest))}) "
-                    f"| {_cell(choice.help or '')} |")
+                    f"| {_cell(_prose(choice.help or ''))} |")
     return rows
 
 
@@ -91,7 +100,7 @@ def _section(path: tuple[str, ...], parser: argparse.ArgumentParser) -> list[str
             lines += _commands(action, path) + [""]
         elif action.help != argparse.SUPPRESS and not isinstance(action, argparse._HelpAction):
             text = _help(parser, action)
-            rows.append(f"| `{_cell(_invocation(action))}` | {_cell(text + _default(action, text))} |")
+            rows.append(f"| `{_cell(_invocation(action))}` | {_cell(_prose(text + _default(action, text)))} |")
     if rows:
         lines += ["| Option | Meaning |", "| --- | --- |", *rows, ""]
     return lines + _text(parser.epilog or "")
@@ -104,7 +113,7 @@ def _text(text: str) -> list[str]:
         if any(line.startswith(" ") for line in block.splitlines()):
             lines += ["```", block.rstrip(), "```", ""]
         elif block.strip():
-            lines += [" ".join(block.split()), ""]
+            lines += [_prose(" ".join(block.split())), ""]
     return lines
 
 

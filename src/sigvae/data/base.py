@@ -90,10 +90,12 @@ class SignalSet:
 
     @property
     def channels(self) -> int:
+        """Channels C of every signal (``signals`` is [N, C, T])."""
         return int(self.signals.shape[1])
 
     @property
     def length(self) -> int:
+        """Samples T of every signal (``signals`` is [N, C, T])."""
         return int(self.signals.shape[2])
 
     def subset(self, index: np.ndarray) -> SignalSet:
@@ -154,6 +156,7 @@ class GroundTruthSource(ABC):
 
     @property
     def num_factors(self) -> int:
+        """Number K of factors of variation."""
         return len(self.factor_sizes)
 
     @property

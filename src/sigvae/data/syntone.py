@@ -42,6 +42,8 @@ class SynToneConfig:
     random_phase: bool = True
 
     def validate(self) -> None:
+        """Raise :class:`~sigvae.errors.ConfigError` for a rate, duration, waveform name or
+        frequency/amplitude range that cannot be rendered."""
         check(self.sample_rate > 0, f"sample_rate must be positive, got {self.sample_rate}")
         check(0 < self.duration < float("inf"), f"duration must be positive and finite, got {self.duration}")
         check(len(self.waveforms) > 0, "waveforms must not be empty")

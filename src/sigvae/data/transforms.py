@@ -36,6 +36,7 @@ class FrontendConfig:
     griffin_lim_iters: int = 32
 
     def validate(self) -> None:
+        """Raise :class:`~sigvae.errors.ConfigError` for an STFT or mel setting out of range."""
         check(self.n_fft >= 4, f"n_fft must be >= 4, got {self.n_fft}")
         check(0 < self.hop_length <= self.n_fft, "hop_length must be in 1..n_fft")
         check(self.n_mels >= 1, "n_mels must be >= 1")
@@ -101,6 +102,7 @@ class Frontend(nn.Module):
 
     @property
     def kind(self) -> str:
+        """The representation in use: ``"waveform"``, ``"stft"`` or ``"logmel"``."""
         return self.config.kind
 
     def _stft(self, x: torch.Tensor) -> torch.Tensor:

@@ -77,7 +77,8 @@ def evaluate_representation(
     Args:
         metrics: names from :data:`SUITE_METRICS`.
         num_bootstrap: half-sample replicates (0 or 1: no interval, ci_low = ci_high = NaN).
-        dci_estimator, infomec_mi: passed to :func:`dci` and :func:`infomec`.
+        dci_estimator: passed to :func:`dci`.
+        infomec_mi: passed to :func:`infomec`.
 
     Returns:
         {metric name: {"value", "ci_low", "ci_high", "std", "num_valid"}}; dict-valued

@@ -33,6 +33,8 @@ class ModelConfig:
     sample_rate: int = 16000
 
     def validate(self) -> None:
+        """Raise :class:`~sigvae.errors.ConfigError` (one line naming the field) for a value
+        out of range; subclasses check their own fields after calling this."""
         check(self.in_channels >= 1, f"in_channels must be >= 1, got {self.in_channels}")
         check(self.length >= 1, f"length must be >= 1, got {self.length}")
         check(self.sample_rate >= 1, f"sample_rate must be >= 1, got {self.sample_rate}")
@@ -91,9 +93,13 @@ class SigModel(nn.Module):
 
     # --- training contract -------------------------------------------------------
     def step(self, batch: dict, stage: str) -> StepOutput:  # pragma: no cover - abstract
+        """One training (``stage="train"``) or validation (``"val"``) step on a batch of
+        tensors (``{"x": [B, C, T], "factors": [B, K], ...}``) → :class:`StepOutput`: one
+        loss per entry of :meth:`optimizer_specs` (the first is the objective) and scalars to log."""
         raise NotImplementedError
 
     def optimizer_specs(self) -> list[OptimizerSpec]:
+        """The optimisers to train with: by default one, ``"model"``, over every trainable parameter."""
         return [OptimizerSpec("model", [p for p in self.parameters() if p.requires_grad])]
 
     def configure_for_data(self, dataset_size: int) -> None:
@@ -109,23 +115,33 @@ class SigModel(nn.Module):
         return NotSupportedError(f"model {self.registry_name or type(self).__name__!r} cannot {what}")
 
     def encode(self, x: torch.Tensor) -> Posterior:
+        """Inputs [B, C, T] → the Gaussian posterior (mean and logvar [B, D]); raises
+        :class:`~sigvae.errors.NotSupportedError` for a model without one."""
         raise self._unsupported("encode to a Gaussian posterior")
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents [B, D] → the model's output features; raises
+        :class:`~sigvae.errors.NotSupportedError` for a model without a decoder."""
         raise self._unsupported("decode")
 
     def sample(self, n: int) -> torch.Tensor:
+        """Decode ``n`` draws from the prior → output features [n, ...]; raises
+        :class:`~sigvae.errors.NotSupportedError` for a model without a prior to draw from."""
         raise self._unsupported("sample")
 
     def to_waveform(self, features: torch.Tensor) -> torch.Tensor:
+        """Output features (of :meth:`decode`, :meth:`sample`) → waveforms [B, C, T]; raises
+        :class:`~sigvae.errors.NotSupportedError` where the output is not a signal."""
         raise self._unsupported("turn its output into a waveform")
 
     @property
     def latent_dim(self) -> int:
+        """Size D of the latent code: the config's ``latent_dim``, 0 if it has none."""
         return int(getattr(self.config, "latent_dim", 0))
 
     @property
     def device(self) -> torch.device:
+        """The device of the model's parameters (CPU for a model without parameters)."""
         p = next(self.parameters(), None)
         return p.device if p is not None else torch.device("cpu")
 
@@ -138,6 +154,7 @@ class ModelSpec:
     config: type[ModelConfig]
 
 
+#: The registered models: name → :class:`ModelSpec` (``sigvae models`` lists them, with presets).
 MODELS: Registry[ModelSpec] = Registry("model")
 
 

@@ -100,6 +100,9 @@ class BSSVAEConfig(ModelConfig):
         check(-1 < self.phi_low <= self.phi_high < 1, f"need -1 < phi_low <= phi_high < 1, got {self.phi_low}, {self.phi_high}")
 
     def prior_options(self) -> dict:
+        """The keyword arguments of :func:`sigvae.priors.build_prior` for this config's
+        ``prior``: the kernel settings for ``gp`` and ``skr``, the flow's for ``arflow``,
+        none for ``normal``."""
         if self.prior in ("gp", "skr"):
             opts = {"kernel": self.kernel, "scale_low": self.scale_low, "scale_high": self.scale_high,
                     "learn_scales": self.learn_scales}

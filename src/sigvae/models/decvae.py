@@ -130,10 +130,12 @@ class DecVAEConfig(ModelConfig):
 
     @property
     def frame_length(self) -> int:
+        """Samples per frame: ``frame_ms`` at ``sample_rate``, rounded (400 at 16 kHz)."""
         return int(round(self.frame_ms * self.sample_rate / 1000))
 
     @property
     def frame_stride(self) -> int:
+        """Samples between frame starts: ``stride_ms`` at ``sample_rate``, rounded (320 at 16 kHz)."""
         return int(round(self.stride_ms * self.sample_rate / 1000))
 
 

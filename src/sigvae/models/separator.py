@@ -102,6 +102,7 @@ class SeparatorConfig(ModelConfig):
 
     @property
     def names(self) -> list[str]:
+        """The sources' names, in output order: ``source_names``, or ``source0``, ``source1``, ..."""
         return list(self.source_names) or [f"source{k}" for k in range(self.num_sources)]
 
 

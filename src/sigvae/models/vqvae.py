@@ -132,10 +132,12 @@ class STFTChannels(nn.Module):
         return self.real(self.transform(x, window=self.window))
 
     def complex(self, u: torch.Tensor) -> torch.Tensor:
+        """Real channels [B, 2C, F, N] → complex spectra [B, C, F, N]."""
         c = u.shape[1] // 2
         return torch.complex(u[:, :c], u[:, c:])
 
     def real(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex spectra [B, C, F, N] → real channels [B, 2C, F, N] (real parts, then imaginary)."""
         return torch.cat([spec.real, spec.imag], dim=1)
 
     def inverse(self, u: torch.Tensor, length: int | None = None) -> torch.Tensor:

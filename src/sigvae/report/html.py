@@ -59,7 +59,7 @@ class Report:
         self.parts.append(f"<h{level}{ident}>{html.escape(text)}</h{level}>")
 
     def text(self, text: str, note: bool = False) -> None:
-        """A paragraph; ``text`` is escaped (use :meth:`raw` for trusted HTML)."""
+        """A paragraph; ``text`` is escaped (the report takes no raw HTML)."""
         cls = ' class="note"' if note else ""
         self.parts.append(f"<p{cls}>{html.escape(text)}</p>")
 
@@ -73,12 +73,16 @@ class Report:
         self.parts.append("<ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>")
 
     def line_break(self) -> None:
+        """A line break between two blocks."""
         self.parts.append("<br>")
 
     def code(self, text: str) -> None:
+        """Preformatted text (a command, a settings dump), escaped."""
         self.parts.append(f"<pre>{html.escape(text)}</pre>")
 
     def table(self, header: list[str], rows: list[list], caption: str | None = None) -> None:
+        """A table with a header row and an optional caption; every cell is escaped, floats
+        are shown with three decimals and NaN as ``n/a``."""
         head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in r) + "</tr>" for r in rows)
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -116,6 +120,8 @@ class Report:
         )
 
     def write(self, name: str = "report.html") -> Path:
+        """Write the self-contained page (title, date, every block in order) atomically to
+        ``name`` in the report's folder → its path."""
         stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         doc = (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"

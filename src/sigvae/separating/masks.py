@@ -111,6 +111,7 @@ class SupervisedNMF:
         return out
 
     def separate(self, mixture: np.ndarray, stems: np.ndarray | None = None) -> np.ndarray:
+        """A mixture [C, T] → estimates [K, C, T], one per stem (``stems`` is not used)."""
         return _masks_to_estimates(mixture, self.masks(mixture), self.stft)
 
 
@@ -125,6 +126,7 @@ class HPSS:
         self.time_frames, self.freq_bins, self.power = time_frames, freq_bins, power
 
     def fit(self, tracks) -> HPSS:
+        """Nothing to learn: returns ``self``."""
         return self
 
     def masks(self, mixture: np.ndarray) -> np.ndarray:
@@ -137,6 +139,7 @@ class HPSS:
         return np.stack([mh, 1.0 - mh]).astype(np.float32)
 
     def separate(self, mixture: np.ndarray, stems: np.ndarray | None = None) -> np.ndarray:
+        """A mixture [C, T] → estimates [2, C, T]: harmonic, then percussive (``stems`` is not used)."""
         return _masks_to_estimates(mixture, self.masks(mixture), self.stft)
 
 
@@ -151,6 +154,7 @@ class IdealRatioMask:
         self.power = power
 
     def fit(self, tracks) -> IdealRatioMask:
+        """Nothing to learn: returns ``self``."""
         return self
 
     def masks(self, stems: np.ndarray) -> np.ndarray:
@@ -159,6 +163,8 @@ class IdealRatioMask:
         return (mag / (mag.sum(0, keepdims=True) + EPS)).astype(np.float32)
 
     def separate(self, mixture: np.ndarray, stems: np.ndarray | None = None) -> np.ndarray:
+        """A mixture [C, T] and its true stems [K, C, T] → estimates [K, C, T]; the stems are
+        required (an oracle), without them :class:`~sigvae.errors.DataError`."""
         if stems is None:
             raise DataError("the ideal ratio mask is an oracle: it needs the true stems")
         return _masks_to_estimates(mixture, self.masks(stems), self.stft)

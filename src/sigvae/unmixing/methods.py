@@ -60,6 +60,8 @@ class VAESettings:
     progress: bool = False
 
     def validate(self) -> None:
+        """Raise :class:`~sigvae.errors.ConfigError` for a window, hop, epoch count, batch
+        size, rate, demixing or initialisation that cannot be used."""
         check(self.window >= 8, f"window must be >= 8 samples, got {self.window}")
         check(self.hop >= 1, f"hop must be >= 1, got {self.hop}")
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
