@@ -21,6 +21,7 @@ def tiny_run(tmp_path_factory):
 @pytest.mark.slow
 def test_tiny_benchmark_writes_every_file_and_row(tiny_run):
     from sigvae.experiments.syntone import NEURAL, PROFILES
+    from sigvae.experiments.syntone.config import DEFAULT_MODELS
 
     status, out = tiny_run
     assert status == 0
@@ -28,7 +29,10 @@ def test_tiny_benchmark_writes_every_file_and_row(tiny_run):
         assert (out / name).is_file(), name
     rows = json.loads((out / "results.json").read_text())
     assert rows and set(rows[0]) >= {"dataset", "model", "seed", "metric", "value"}
-    models = list(NEURAL) + ["pca", "fastica"]
+    # The default models (the tiny profile's too): the unsupervised four, Ada-GVAE, PCA and FastICA.
+    models = list(DEFAULT_MODELS)
+    assert models == [*NEURAL, "ada_gvae", "pca", "fastica"]
+    assert "models" not in PROFILES["tiny"] and PROFILES["full"]["models"] == [*NEURAL, "pca", "fastica"]
     seeds = PROFILES["tiny"]["seeds"]
     metrics = {r["metric"] for r in rows}
     # The suite of sigvae.metrics, the interventional scores and the run's own measurements.
@@ -49,7 +53,7 @@ def test_tiny_benchmark_writes_every_file_and_row(tiny_run):
     # Trained model folders load; baselines are saved as arrays.
     import sigvae
 
-    for m in NEURAL:
+    for m in [*NEURAL, "ada_gvae"]:
         for s in seeds:
             folder = out / "models" / f"{m}-seed{s}"
             assert (folder / "model.safetensors").is_file() and not (folder / "checkpoints").exists()

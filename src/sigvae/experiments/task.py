@@ -136,6 +136,9 @@ class TaskResults:
     ``rows``: tidy rows ``{dataset, model, seed, metric, value[, ci_low, ci_high]}``.
     ``ran``: one line each of what ran (data, models, seeds, budget), for the summary.
     ``warnings``: what looked wrong (a collapsed posterior, a diverged run), one line each.
+    ``findings``: what the task concludes beyond the table (whether a group of models
+    separates from the rest, say), one line each: shown under the summary table and
+    printed on the terminal after it.
     ``extras``: anything else the task's report step needs (models, codes, histories).
     ``dataset``: the data set's name (the report's title).
     """
@@ -143,6 +146,7 @@ class TaskResults:
     rows: list[dict]
     ran: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
     extras: dict = field(default_factory=dict)
     dataset: str = ""
     seconds: float = 0.0
@@ -328,6 +332,8 @@ def run_task(task: Task, cfg, out: str | Path, *, progress: bool = True, fresh: 
         from ..report.findings import summary_table
 
         echo(summary_table(results.rows, task.headline, title=f"{task.name}: {results.seconds:.0f} s"))
+        for line in results.findings:
+            echo(line)
         echo(f"report: {Path(out) / 'report.html'}#summary")
     return results
 
@@ -362,7 +368,8 @@ def _write_outputs(task: Task, cfg, results: TaskResults, stage: Path, start: fl
     results.seconds = time.time() - start
     report = Report(f"sigvae benchmark {task.name}: {results.dataset or task.title}", stage)
     write_summary(report, results.rows, task.headline, task.secondary, ran=results.ran,
-                  warnings=results.warnings, seconds=results.seconds, reference=task.reference)
+                  warnings=results.warnings, seconds=results.seconds, reference=task.reference,
+                  findings=results.findings)
     task.report(cfg, results, report, stage)
     settings_section(report, task, cfg)
     report.write()

@@ -106,6 +106,52 @@ def _fmt(mean: float, std: float, n: int) -> str:
     return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
 
 
+def group_verdicts(rows: list[dict], metrics: list, group, name: str = "Weak supervision",
+                   others: str = "unsupervised") -> list[str]:
+    """One line per model of ``group`` found in the rows: whether it separates from every
+    model outside the group on each measure of ``metrics``, i.e. is ahead of each of them by
+    more than the sum of the two seed standard deviations (this module's rule), with its
+    mean ± std and the best outside model's. No line where the rows hold no model of the
+    group or none outside it; with fewer than two seeds the line says there is no spread.
+
+    ``name``: what the group stands for ("Weak supervision"); ``others``: the adjective
+    for the models outside it ("unsupervised").
+    """
+    group = set(group)
+    found: dict[str, list[tuple[str, bool, tuple, tuple]]] = {}  # model → [(label, ahead, mine, best other)]
+    seeds = {}
+    multi = len({r["dataset"] for r in rows}) > 1
+    for s in standings(rows, metrics):
+        rest = [t for t in s.order if t[0] not in group]
+        label = f"{s.label} ({s.dataset})" if multi else s.label
+        for i, t in enumerate(s.order):
+            if t[0] not in group or not rest:
+                continue
+            # Ahead of every outside model: before each in the order, and apart from each.
+            ahead = all(s.order.index(r) > i and _apart(t, r) for r in rest)
+            found.setdefault(t[0], []).append((label, ahead, t, rest[0]))
+            seeds[t[0]] = min(seeds.get(t[0], s.seeds), s.seeds)
+    lines = []
+    for model, items in found.items():
+        if seeds[model] < 2:
+            lines.append(f"{name}: one seed, so no spread to judge {model} against the {others} models by.")
+            continue
+        parts = [f"{label} ({_fmt(*mine[1:])}; best {others}: {best[0]} {_fmt(*best[1:])})"
+                 for label, _, mine, best in items]
+        yes = [p for p, it in zip(parts, items) if it[1]]
+        no = [p for p, it in zip(parts, items) if not it[1]]
+        if not no:
+            lines.append(f"{name} separates from the {others} models: {model} is ahead of every one of them "
+                         f"beyond the seed spread on {' and '.join(yes)}.")
+        elif not yes:
+            lines.append(f"{name} does not separate from the {others} models: {model} is not ahead of every one "
+                         f"of them beyond the seed spread on {' nor on '.join(no)}.")
+        else:
+            lines.append(f"{name} separates from the {others} models on some measures only: {model} is ahead of "
+                         f"every one of them beyond the seed spread on {' and '.join(yes)}, but not on {' nor on '.join(no)}.")
+    return lines
+
+
 def summary_rows(rows: list[dict], headline: list) -> list[list[str]]:
     """Table rows [measure, best model, its mean ± std, runner-up, verdict] for ``headline``."""
     table = []
@@ -124,11 +170,13 @@ SUMMARY_HEADER = ["measure", "best", "mean ± std over seeds", "runner-up", "ver
 
 def write_summary(report, rows: list[dict], headline: list, secondary: list | None = None, *,
                   ran: list[str] | None = None, warnings: list[str] | None = None,
-                  seconds: float | None = None, reference: str | None = None) -> list[str]:
+                  seconds: float | None = None, reference: str | None = None,
+                  findings: list[str] | None = None) -> list[str]:
     """Add the summary section (anchor ``summary``) to ``report``; returns the warnings shown.
 
-    ``ran``: lines saying what ran; ``warnings``: the task's own (a collapsed posterior...),
-    to which the row-based ones of :func:`detected_warnings` are added.
+    ``ran``: lines saying what ran; ``findings``: the task's conclusions beyond the table
+    (:func:`group_verdicts`, say), shown under it; ``warnings``: the task's own (a collapsed
+    posterior...), to which the row-based ones of :func:`detected_warnings` are added.
     """
     report.heading("Summary", anchor="summary")
     lines = list(ran or [])
@@ -139,6 +187,8 @@ def write_summary(report, rows: list[dict], headline: list, secondary: list | No
     report.table(SUMMARY_HEADER, summary_rows(rows, headline),
                  caption="Best model per headline measure. A lead counts when the gap between two means "
                          "exceeds the sum of their standard deviations over seeds.")
+    if findings:
+        report.bullets(list(findings))
     shown = list(warnings or []) + detected_warnings(rows, [*headline, *(secondary or [])], reference)
     report.heading("What looked wrong", level=3)
     report.bullets(shown or ["None of the checks fired: no collapsed posterior, no model reconstructing worse than "
