@@ -146,6 +146,7 @@ sys.exit(main(sys.argv[2:]))
 @pytest.mark.parametrize("hidden, argv, extra", [
     ("aeon", ["data", "ucr"], "ucr"),
     ("aeon", ["data", "ucr", "GunPoint", "--out", "{tmp}/g.npz"], "ucr"),
+    ("aeon", ["benchmark", "ucr", "--profile", "tiny", "--out", "{tmp}/run"], "ucr"),  # MiniRocket, before any training
     ("mlflow", ["train", "vae", "--data", "syntone", "--num-examples", "16", "--epochs", "1",
                 "--logger", "csv,mlflow", "--out", "{tmp}/run"], "mlflow"),
 ])
