@@ -129,7 +129,8 @@ def _wandb(run_dir: Path, resume: bool, keep_epochs: Callable | None):
     logs = run_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     mode = wandb_mode()
-    if mode == "offline":
+    # One line per run, not per DDP process (workers started by Lightning have a rank set).
+    if mode == "offline" and os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0":
         print(f"wandb: no API key and no WANDB_MODE; logging offline into {logs / 'wandb'} "
               "(wandb sync uploads it later)", file=sys.stderr, flush=True)
     run_id = _saved_ids(logs).get("wandb") if resume else None
