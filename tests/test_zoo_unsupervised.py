@@ -156,6 +156,22 @@ def test_annealed_vae_capacity_follows_the_step_counter_across_a_resume(tmp_path
     assert all(math.isfinite(v) for h in resumed.history for v in h.values())
 
 
+def test_annealed_vae_keeps_the_last_epoch_not_the_lowest_validation_loss(tmp_path):
+    """Its loss changes with C, so the lowest validation loss is not the best model: training
+    keeps the last epoch's weights (and says so), while a VAE keeps its best epoch's."""
+    import json
+
+    r = _train(tmp_path / "ann", "annealed_vae", 3, capacity_steps=4)
+    last = torch.load(r.run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    kept = r.model.state_dict()
+    assert all(torch.equal(kept[k.removeprefix("model.")], v) for k, v in last.items() if k.startswith("model."))
+    info = json.loads((r.run_dir / "training.json").read_text())
+    assert info["weights"] == "last" and r.best_val_loss == r.history[-1]["val/loss"]
+    v = _train(tmp_path / "vae", "vae", 2)
+    assert json.loads((v.run_dir / "training.json").read_text())["weights"] == "best"
+    assert v.best_val_loss == min(h["val/loss"] for h in v.history)
+
+
 def test_models_lists_the_zoo(capsys):
     assert set(ZOO) <= set(MODELS.names())
     assert main(["models"]) == 0

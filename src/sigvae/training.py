@@ -514,11 +514,13 @@ def _keep_logged_epochs(csv_logger, done: int) -> None:
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: the trained model (best weights), its folder and its history."""
+    """What :func:`fit` returns: the trained model (best weights, or the last epoch's for a
+    model with ``keep_best_epoch`` False), its folder and its history."""
 
     run_dir: Path
     model: SigModel
     history: list[dict] = field(default_factory=list)
+    #: The monitored loss of the weights kept (the lowest, or the last epoch's; see above).
     best_val_loss: float | None = None
     seconds: float = 0.0  # training wall time; a resumed run's pieces summed
     is_global_zero: bool = True
@@ -580,7 +582,9 @@ def fit(
     """Train ``model`` with Lightning and write its folder under ``run_dir``.
 
     Returns a :class:`FitResult` whose model holds the weights of the epoch with the lowest
-    validation loss (lowest epoch-mean training loss when there is no validation set).
+    validation loss (lowest epoch-mean training loss when there is no validation set), or of
+    the last epoch for a model whose objective changes during training
+    (``model.keep_best_epoch`` False; ``training.json`` says which: ``weights``).
     ``checkpoints/last.ckpt`` is the end of the latest epoch and ``best.ckpt`` that best
     epoch; with ``resume``, training continues from ``last.ckpt``. With ``config.progress``
     a :class:`TrainingProgress` shows the run (a bar on a terminal, a line per epoch
@@ -633,9 +637,12 @@ def fit(
     ckpt_cb = cbs[0]
     best = getattr(ckpt_cb, "best_model_score", None)
     best_path = getattr(ckpt_cb, "best_model_path", "")
-    if best_path and Path(best_path).is_file():
+    keep_best = getattr(model, "keep_best_epoch", True)
+    if keep_best and best_path and Path(best_path).is_file():
         state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
         model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
+    elif not keep_best and history.history:
+        best = history.history[-1].get(monitor, best)  # the loss of the weights kept: the last epoch's
     model.cpu().eval()
     result = FitResult(run_dir, model, history.history, None if best is None else float(best), seconds, trainer.is_global_zero,
                        trainer.current_epoch)
@@ -646,6 +653,7 @@ def fit(
             "epochs_completed": trainer.current_epoch,
             "best_val_loss": result.best_val_loss,
             "monitor": monitor,
+            "weights": "best" if keep_best else "last",
             "train_seconds": round(seconds, 3),
             "history": history.history,
         })

@@ -199,6 +199,7 @@ def run_train(args: argparse.Namespace) -> int:
         )
     if is_global_zero():
         best = "n/a" if result.best_val_loss is None else f"{result.best_val_loss:.4g}"
-        say(args, f"trained {result.model.registry_name} in {result.seconds:.1f} s; best validation loss {best}")
+        kept = "best validation loss" if result.model.keep_best_epoch else "last epoch's validation loss (weights kept)"
+        say(args, f"trained {result.model.registry_name} in {result.seconds:.1f} s; {kept} {best}")
         say(args, f"model folder: {result.run_dir}")
     return 0

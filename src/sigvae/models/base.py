@@ -86,6 +86,10 @@ class SigModel(nn.Module):
     #: a resumed run sees the same values as an uninterrupted one. Losses that follow a
     #: schedule (annealed_vae's capacity) read it; 0 for a model that is not being trained.
     train_step: int = 0
+    #: False for models whose objective changes during training (annealed_vae's capacity
+    #: schedule): the validation losses of different epochs measure different objectives, so
+    #: training keeps the last epoch's weights instead of those of the lowest validation loss.
+    keep_best_epoch: bool = True
 
     def __init__(self, config: ModelConfig):
         super().__init__()
