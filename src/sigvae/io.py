@@ -38,6 +38,12 @@ _POLICY: dict[str, Any] = {"command": "python", "overwrite": False}
 _CONFINED_TO: ContextVar[Path | None] = ContextVar("sigvae_confined_to", default=None)
 
 
+def is_global_zero() -> bool:
+    """True in the process that should write files and speak (rank 0 of node 0, or no DDP):
+    Lightning's DDP workers carry their ``LOCAL_RANK`` and ``NODE_RANK`` in the environment."""
+    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+
+
 def set_output_policy(command: str, overwrite: bool = False) -> None:
     """Record the running command's name and its ``--overwrite`` flag (the CLI calls this once)."""
     _POLICY["command"] = str(command)

@@ -33,6 +33,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .extras import require
+from .io import is_global_zero
 
 #: The logger names, in the order the help lists them.
 LOGGER_NAMES = ("csv", "tensorboard", "mlflow", "wandb")
@@ -129,8 +130,7 @@ def _wandb(run_dir: Path, resume: bool, keep_epochs: Callable | None):
     logs = run_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     mode = wandb_mode()
-    # One line per run, not per DDP process (workers started by Lightning have a rank set).
-    if mode == "offline" and os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0":
+    if mode == "offline" and is_global_zero():  # one line per run, not one per DDP process
         print(f"wandb: no API key and no WANDB_MODE; logging offline into {logs / 'wandb'} "
               "(wandb sync uploads it later)", file=sys.stderr, flush=True)
     run_id = _saved_ids(logs).get("wandb") if resume else None

@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .config import check, from_dict, to_dict
 from .errors import ConfigError, Interrupted, ModelFileError, TrainingDivergedError, first_line
-from .io import replace_dir, write_json
+from .io import is_global_zero, replace_dir, write_json
 from .loggers import DEFAULT_LOGGERS, build_loggers, parse_loggers, remember_run_ids
 from .models import MODELS, SigModel, build_config, build_model
 
@@ -527,11 +527,6 @@ class FitResult:
     epochs_completed: int = 0  # a resumed run's earlier epochs included
 
 
-def is_global_zero() -> bool:
-    """True in the process that should write files (rank 0 of node 0, or no DDP)."""
-    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
-
-
 def _loader(ds: Dataset, cfg: TrainConfig, train: bool) -> DataLoader:
     sampler = None
     shuffle = False
@@ -637,7 +632,7 @@ def fit(
     ckpt_cb = cbs[0]
     best = getattr(ckpt_cb, "best_model_score", None)
     best_path = getattr(ckpt_cb, "best_model_path", "")
-    keep_best = getattr(model, "keep_best_epoch", True)
+    keep_best = model.keep_best_epoch
     if keep_best and best_path and Path(best_path).is_file():
         state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
         model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
