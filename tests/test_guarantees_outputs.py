@@ -422,6 +422,30 @@ def test_sigterm_during_a_benchmark_exits_143_and_leaves_no_staging(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_a_signal_that_surfaces_as_another_error_still_exits_128_plus_signal(monkeypatch, capsys):
+    """A SIGTERM raised inside a C extension's initialisation comes out as "ImportError:
+    initialization failed" (seen when the signal hit while SciPy loaded): still one line and 143."""
+    import os
+
+    import sigvae.commands.train as train_command
+    from sigvae.errors import Interrupted
+
+    def terminated_mid_import(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises Interrupted here
+        except Interrupted:
+            raise ImportError("initialization failed") from None
+        return 0
+
+    monkeypatch.setattr(train_command, "run_models", terminated_mid_import)
+    assert main(["models"]) == 143
+    assert capsys.readouterr().err.strip() == "sigvae: terminated"
+    # Without a signal, an error that is not bad input still propagates (a bug shows its traceback).
+    monkeypatch.setattr(train_command, "run_models", lambda args: (_ for _ in ()).throw(ImportError("x")))
+    with pytest.raises(ImportError):
+        main(["models"])
+
+
 def test_resuming_keeps_every_logged_epoch_once(tmp_path):
     """Lightning's CSVLogger deletes metrics.csv when it starts; a resumed run keeps the earlier epochs."""
     import csv

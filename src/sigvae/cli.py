@@ -54,10 +54,21 @@ def _one_line(message: object) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+#: Signals that arrived during the running command (reset by :func:`main`).
+_signals_received: list[int] = []
+
+
 def _raise_interrupted(signum, frame):  # noqa: ARG001 - signal handler signature
     from .errors import Interrupted
 
+    _signals_received.append(signum)
     raise Interrupted(signum)
+
+
+def _interrupted(signum: int) -> int:
+    """One line for an interrupted command; its exit status, 128 + the signal."""
+    print("sigvae: interrupted" if signum == signal.SIGINT else "sigvae: terminated", file=sys.stderr)
+    return 128 + int(signum)
 
 
 def _set_memory_budget(size: str | None) -> None:
@@ -97,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     # One handler for every command: SIGINT and SIGTERM unwind the command (staged output
     # is removed on the way) and end with status 128 + signal and one line.
     handlers = {}
+    _signals_received.clear()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             handlers[sig] = signal.signal(sig, _raise_interrupted)
@@ -116,9 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sigvae: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Interrupted) as e:
-        signum = getattr(e, "signum", signal.SIGINT)
-        print("sigvae: interrupted" if signum == signal.SIGINT else "sigvae: terminated", file=sys.stderr)
-        return 128 + int(signum)
+        return _interrupted(getattr(e, "signum", signal.SIGINT))
+    except Exception:
+        # The signal's exception can come out as another one: raised inside a C extension's
+        # module initialisation it becomes "ImportError: initialization failed". It is still
+        # the interruption, not a bug.
+        if _signals_received:
+            return _interrupted(_signals_received[-1])
+        raise
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
