@@ -54,6 +54,19 @@ def test_wandb_mode(monkeypatch, tmp_path, offline):
     assert wandb_mode() is None  # the user's own setting wins
 
 
+def test_saved_run_ids_are_checked(tmp_path):
+    """A run folder's logger_ids.json may come from anyone: only well-formed ids are reused."""
+    from sigvae.loggers import _saved_ids
+
+    (tmp_path / "logger_ids.json").write_text(json.dumps(
+        {"mlflow": "d3ee61590ed6411392c64acceb86c3f4", "wandb": "../../etc", "other": "abc", "csv": 5}))
+    assert _saved_ids(tmp_path) == {"mlflow": "d3ee61590ed6411392c64acceb86c3f4"}
+    (tmp_path / "logger_ids.json").write_text("[1, 2]")
+    assert _saved_ids(tmp_path) == {}
+    (tmp_path / "logger_ids.json").write_bytes(b"\xff\xfe")
+    assert _saved_ids(tmp_path) == {}
+
+
 def test_unknown_logger_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "vae", *TINY, "--logger", "csv,tensorbord", "--out", str(tmp_path / "r")])

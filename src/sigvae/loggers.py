@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -65,12 +66,20 @@ def check_loggers(names: Sequence[str]) -> None:
             require(name, f"--logger {name}")
 
 
-def _saved_ids(logs: Path) -> dict:
+#: What an MLflow or W&B run id looks like; anything else in a run folder's file is ignored.
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _saved_ids(logs: Path) -> dict[str, str]:
+    """The run ids kept in ``logs/logger_ids.json``: only well-formed ids of known loggers (the
+    folder may be someone else's; a damaged or odd file starts new tracked runs instead)."""
     try:
         ids = json.loads((logs / _IDS_FILE).read_text())
     except (OSError, ValueError):
         return {}
-    return ids if isinstance(ids, dict) else {}
+    if not isinstance(ids, dict):
+        return {}
+    return {k: v for k, v in ids.items() if k in LOGGER_NAMES and isinstance(v, str) and _RUN_ID.fullmatch(v)}
 
 
 def _save_id(logs: Path, name: str, run_id: Any) -> None:
